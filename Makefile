@@ -1,0 +1,41 @@
+# The two commands a new user needs: `make run` and `make test`. Everything else is for maintainers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+
+.PHONY: run test lint format bench lock clean-data
+
+$(INSTALLED): requirements/dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing locked dependencies into $(VENV) (first run only)…"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) --require-hashes -r requirements/dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c 'import django, celery, weasyprint' 2>/dev/null || (echo "Dependency install failed; see the messages above."; exit 1)
+	@touch $@
+
+run: $(INSTALLED)  ## Start PostgreSQL, Redis, web, worker and beat; Ctrl-C stops them all
+	@$(BIN)/python scripts/dev.py run
+
+test: $(INSTALLED)  ## Run the whole test suite against PostgreSQL and Redis
+	@$(BIN)/python scripts/dev.py test $(ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(INSTALLED)  ## Speed and memory figures, one `BENCH <name> <value> <unit>` line each (not in CI)
+	@$(BIN)/python scripts/dev.py bench
+
+lock:  ## Re-pin requirements/*.txt with hashes after editing requirements/*.in
+	$(BIN)/python -m pip install $(PIP_FLAGS) uv
+	cd requirements && ../$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --no-header -o base.txt base.in
+	cd requirements && ../$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --no-header -o dev.txt dev.in
+
+clean-data:  ## Forget the embedded databases (stop `make run` first)
+	rm -rf .data

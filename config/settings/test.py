@@ -1,0 +1,20 @@
+"""Test settings: the real PostgreSQL and Redis from the environment, everything else fast and local."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("EMAIL_ESP", "outbox")
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import STORAGES
+
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEV_OUTBOX_ENABLED = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SIGN_IN_RATE_LIMIT = "5/900"

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config import health
+
+admin.site.site_header = "Invoicing platform admin"
+admin.site.site_title = "Platform admin"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("dev/outbox/", include("reminders.outbox_urls")),
+    path("customers/", include("customers.urls")),
+    path("invoices/", include("invoicing.urls")),
+    path("recurring/", include("invoicing.recurring_urls")),
+    path("", include("partners.urls")),
+]

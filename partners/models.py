@@ -1,0 +1,212 @@
+"""Tenancy: the partner (a business that invoices its customers), its people and their roles.
+
+Every tenant-owned model elsewhere carries a `partner` foreign key and uses `ScopedManager(partner=...)`,
+so a query outside `django_scopes.scope(partner=...)` raises instead of leaking another partner's rows.
+"""
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django_scopes import ScopedManager
+
+CURRENCY_CHOICES = [
+    ("USD", "USD: US dollar"),
+    ("EUR", "EUR: Euro"),
+    ("GBP", "GBP: Pound sterling"),
+    ("CAD", "CAD: Canadian dollar"),
+    ("AUD", "AUD: Australian dollar"),
+    ("NZD", "NZD: New Zealand dollar"),
+    ("CHF", "CHF: Swiss franc"),
+    ("JPY", "JPY: Japanese yen"),
+    ("KWD", "KWD: Kuwaiti dinar"),
+]
+
+LOCALE_CHOICES = [
+    ("en-US", "English (United States)"),
+    ("en-GB", "English (United Kingdom)"),
+    ("en-AU", "English (Australia)"),
+    ("en-NZ", "English (New Zealand)"),
+    ("de-DE", "Deutsch (Deutschland)"),
+    ("fr-FR", "Français (France)"),
+    ("es-ES", "Español (España)"),
+    ("nl-NL", "Nederlands (Nederland)"),
+]
+
+TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+hex_colour = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hex digits, e.g. #1f4e8c."
+)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in: a partner's team member, or a platform admin (is_staff)."""
+
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Partner(models.Model):
+    """The tenant: a business that invoices its own customers."""
+
+    name = models.CharField("business name", max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField("contact email", blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    website = models.URLField(blank=True)
+    tax_id = models.CharField("tax ID", max_length=64, blank=True)
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField("state / region", max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="Two-letter country code, e.g. US.")
+
+    # Branding. The logo lives in the database: small (<= 1 MB, validated), needs no shared volume
+    # between web and worker containers, and is addressed by its hash so it can be cached forever.
+    logo = models.BinaryField(blank=True, null=True, editable=False)
+    logo_content_type = models.CharField(max_length=40, blank=True, editable=False)
+    logo_sha256 = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    brand_colour = models.CharField(max_length=7, default="#1f4e8c", validators=[hex_colour])
+
+    default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    timezone = models.CharField("time zone", max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    locale = models.CharField(max_length=10, choices=LOCALE_CHOICES, default="en-US")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def address_lines(self) -> list[str]:
+        city_line = " ".join(part for part in (self.postal_code, self.city) if part)
+        return [
+            line
+            for line in (self.address_line1, self.address_line2, city_line, self.region, self.country)
+            if line
+        ]
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    READ_ONLY = "read_only", "Read-only"
+
+
+ROLE_RANK = {Role.READ_ONLY: 10, Role.MEMBER: 20, Role.ADMIN: 30, Role.OWNER: 40}
+
+
+class Membership(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["partner", "user"], name="membership_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.partner} ({self.get_role_display()})"
+
+    def has_role(self, role: Role) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[role]
+
+    @property
+    def can_write(self) -> bool:
+        return self.has_role(Role.MEMBER)
+
+    @property
+    def can_manage(self) -> bool:
+        """Owners and admins manage the team and the partner's settings."""
+        return self.has_role(Role.ADMIN)
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a partner. Only a hash of the token is stored."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One pending invitation per address and partner; accepted or revoked ones stay as history.
+            models.UniqueConstraint(
+                "partner",
+                Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_unique_pending_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.partner}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

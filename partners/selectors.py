@@ -1,0 +1,65 @@
+"""Reads about partners, their people and invitations. Every read a view makes is scoped to a partner."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django_scopes import scopes_disabled
+
+from partners.models import Invitation, Membership, Partner, User
+from partners.tokens import token_hash
+
+
+def membership_list_for_user(*, user: User) -> list[Membership]:
+    """All of a user's memberships, across partners: the one read that must cross tenants (switcher)."""
+    with scopes_disabled():
+        return list(
+            Membership.objects.filter(user=user, partner__is_active=True)
+            .select_related("partner")
+            .order_by("partner__name")
+        )
+
+
+def membership_for_user(*, user: User, partner_id: int | None) -> Membership | None:
+    """The membership of `user` in the partner they chose, or their first one."""
+    memberships = membership_list_for_user(user=user)
+    for membership in memberships:
+        if membership.partner_id == partner_id:
+            return membership
+    return memberships[0] if memberships else None
+
+
+def member_list(*, partner: Partner) -> QuerySet[Membership]:
+    return Membership.objects.filter(partner=partner).select_related("user").order_by("created_at")
+
+
+def membership_get(*, partner: Partner, membership_id: int) -> Membership:
+    try:
+        return Membership.objects.select_related("user").get(partner=partner, pk=membership_id)
+    except Membership.DoesNotExist:
+        raise Http404("No such team member.") from None
+
+
+def invitation_pending_list(*, partner: Partner) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(partner=partner, accepted_at=None, revoked_at=None).select_related(
+        "invited_by"
+    )
+
+
+def invitation_get(*, partner: Partner, invitation_id: int) -> Invitation:
+    try:
+        return Invitation.objects.get(partner=partner, pk=invitation_id)
+    except Invitation.DoesNotExist:
+        raise Http404("No such invitation.") from None
+
+
+def invitation_get_by_token(*, token: str) -> Invitation | None:
+    """The invitation a link points at, whatever its state; the caller decides what an old one means."""
+    with scopes_disabled():
+        return Invitation.objects.select_related("partner").filter(token_hash=token_hash(token)).first()
+
+
+def partner_get_by_logo(*, logo_sha256: str) -> Partner | None:
+    return Partner.objects.filter(logo_sha256=logo_sha256).exclude(logo=None).first()
+
+
+def user_exists(*, email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()

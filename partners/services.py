@@ -1,0 +1,149 @@
+"""Every write about partners, their team and invitations."""
+
+import hashlib
+import io
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scopes_disabled
+from PIL import Image, UnidentifiedImageError
+
+from partners.models import Invitation, Membership, Partner, Role, User
+from partners.tokens import token_hash, token_new
+from reminders.services import email_send
+
+logger = logging.getLogger(__name__)
+
+LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+LOGO_MAX_PIXELS = 4000 * 4000
+
+
+def partner_create(*, name: str, owner: User, **details) -> Partner:
+    partner = Partner.objects.create(name=name, **details)
+    Membership.objects.create(partner=partner, user=owner, role=Role.OWNER)
+    return partner
+
+
+def logo_validate(upload: UploadedFile) -> tuple[bytes, str]:
+    """Return the logo's bytes and content type, or raise ValidationError in words a partner understands.
+
+    The type is decided by decoding the image, never by the file name or the browser's claim.
+    """
+    if upload.size > settings.LOGO_MAX_BYTES:
+        raise ValidationError(
+            f"The logo is {upload.size / 1_048_576:.1f} MB; the largest allowed is "
+            f"{settings.LOGO_MAX_BYTES // 1_048_576} MB.",
+            code="too_large",
+        )
+    data = upload.read()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
+        raise ValidationError("This file is not a PNG, JPEG or WebP image.", code="invalid_image") from None
+    if image_format not in LOGO_FORMATS:
+        raise ValidationError("Upload the logo as a PNG, JPEG or WebP image.", code="invalid_type")
+    if width * height > LOGO_MAX_PIXELS:
+        raise ValidationError("The logo is too large in pixels; use one under 4000 by 4000.", code="too_big")
+    return data, LOGO_FORMATS[image_format]
+
+
+def partner_set_logo(*, partner: Partner, data: bytes | None, content_type: str = "") -> None:
+    partner.logo = data
+    partner.logo_content_type = content_type if data else ""
+    partner.logo_sha256 = hashlib.sha256(data).hexdigest() if data else ""
+    partner.save(update_fields=["logo", "logo_content_type", "logo_sha256"])
+
+
+def invitation_create(*, partner: Partner, email: str, role: Role, invited_by: User) -> Invitation:
+    """Invite `email` to the partner and email them a link. Raises ValidationError for a duplicate."""
+    email = email.strip().lower()
+    if Membership.objects.filter(partner=partner, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already a member of {partner.name}."})
+    if Invitation.objects.filter(
+        partner=partner, email__iexact=email, accepted_at=None, revoked_at=None
+    ).exists():
+        raise ValidationError(
+            {"email": f"{email} already has a pending invitation. Revoke it to send a new one."}
+        )
+    token = token_new()
+    invitation = Invitation.objects.create(
+        partner=partner,
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        token_hash=token_hash(token),
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    _invitation_email(invitation=invitation, token=token)
+    return invitation
+
+
+def _invitation_email(*, invitation: Invitation, token: str) -> None:
+    link = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+    inviter = invitation.invited_by.get_full_name() if invitation.invited_by else invitation.partner.name
+    email_send(
+        to=[invitation.email],
+        subject=f"{inviter} invited you to {invitation.partner.name}",
+        template="emails/invitation",
+        context={"invitation": invitation, "link": link, "inviter": inviter},
+    )
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    if invitation.is_pending:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+
+
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Make `user` a member with the invited role. The invitation must be pending and unexpired."""
+    with transaction.atomic(), scopes_disabled():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not invitation.is_pending or invitation.expires_at <= timezone.now():
+            raise ValidationError("This invitation has expired or was already used.")
+        if user.email.lower() != invitation.email.lower():
+            raise ValidationError(
+                f"This invitation is for {invitation.email}; you are signed in as {user.email}."
+            )
+        membership, _ = Membership.objects.get_or_create(
+            partner=invitation.partner, user=user, defaults={"role": invitation.role}
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+def user_create_from_invitation(*, invitation: Invitation, full_name: str, password: str) -> User:
+    user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name)
+    invitation_accept(invitation=invitation, user=user)
+    return user
+
+
+def _owner_count(partner: Partner) -> int:
+    return Membership.objects.filter(partner=partner, role=Role.OWNER).count()
+
+
+def membership_change_role(*, membership: Membership, role: Role, actor: Membership) -> None:
+    if Role.OWNER in (role, membership.role) and not actor.has_role(Role.OWNER):
+        raise ValidationError("Only an owner can make someone an owner or change an owner's role.")
+    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.partner) <= 1:
+        raise ValidationError("A business needs at least one owner. Make someone else an owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+
+
+def membership_remove(*, membership: Membership, actor: Membership) -> None:
+    if membership.role == Role.OWNER and not actor.has_role(Role.OWNER):
+        raise ValidationError("Only an owner can remove an owner.")
+    if membership.role == Role.OWNER and _owner_count(membership.partner) <= 1:
+        raise ValidationError("A business needs at least one owner. Make someone else an owner first.")
+    membership.delete()

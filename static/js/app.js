@@ -1,0 +1,44 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // A <select data-autosubmit> submits its form on change (the partner switcher).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("select[data-autosubmit]") && target.form) {
+      target.form.requestSubmit();
+    }
+  });
+
+  // While a form is submitting, its button says what is happening and a second submit is ignored.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.submitting) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    form.dataset.submitting = "1";
+    var button = event.submitter || form.querySelector("[data-busy-label]");
+    if (button && button.dataset.busyLabel) {
+      button.dataset.idleLabel = button.textContent;
+      button.textContent = button.dataset.busyLabel;
+      button.setAttribute("aria-disabled", "true");
+      button.classList.add("is-busy");
+    }
+  }, true);
+
+  // htmx forms stay on the page, so they are released when their request ends.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (!form) { return; }
+    delete form.dataset.submitting;
+    form.querySelectorAll("[data-idle-label]").forEach(function (button) {
+      button.textContent = button.dataset.idleLabel;
+      button.removeAttribute("aria-disabled");
+      button.classList.remove("is-busy");
+      delete button.dataset.idleLabel;
+    });
+  });
+})();
