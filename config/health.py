@@ -6,7 +6,7 @@ import time
 import redis
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
@@ -46,6 +46,7 @@ def last_heartbeat() -> float | None:
 
 
 @never_cache
+@transaction.non_atomic_requests  # must answer 503 when the database is down, not fail opening a transaction
 def healthz(request):
     """200 when PostgreSQL and Redis answer, else 503 naming what is down.
 

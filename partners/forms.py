@@ -49,6 +49,9 @@ class PartnerDetailsForm(forms.ModelForm):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
+    website = forms.URLField(required=False, assume_scheme="https")
+    # Longer than the stored code so that "United States" gets the helpful message, not "at most 2".
+    country = forms.CharField(max_length=60, required=False, help_text="Two-letter code, e.g. US.")
 
     class Meta:
         model = Partner

@@ -1,5 +1,6 @@
 """Fixed-window rate limits kept in the shared cache (Redis), so every web process counts together."""
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -14,10 +15,15 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(limit), int(seconds)
 
 
+def _cache_key(scope: str, key: str) -> str:
+    # Hashed: keys carry user input (emails), which must not shape or overflow cache keys.
+    return f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 def rate_limit_exceeded(*, scope: str, keys: list[str], rate: str) -> bool:
     limit, _ = parse_rate(rate)
     try:
-        counts = cache.get_many([f"ratelimit:{scope}:{key}" for key in keys])
+        counts = cache.get_many([_cache_key(scope, key) for key in keys])
     except Exception:
         # A rate limiter that is down must not lock everyone out; it is logged so operators see it.
         logger.warning("Rate limit store unavailable; allowing %s", scope, exc_info=True)
@@ -28,7 +34,7 @@ def rate_limit_exceeded(*, scope: str, keys: list[str], rate: str) -> bool:
 def rate_limit_hit(*, scope: str, keys: list[str], rate: str) -> None:
     _, seconds = parse_rate(rate)
     for key in keys:
-        cache_key = f"ratelimit:{scope}:{key}"
+        cache_key = _cache_key(scope, key)
         try:
             if not cache.add(cache_key, 1, timeout=seconds):
                 cache.incr(cache_key)
@@ -41,7 +47,7 @@ def rate_limit_hit(*, scope: str, keys: list[str], rate: str) -> None:
 
 def rate_limit_reset(*, scope: str, keys: list[str]) -> None:
     try:
-        cache.delete_many([f"ratelimit:{scope}:{key}" for key in keys])
+        cache.delete_many([_cache_key(scope, key) for key in keys])
     except Exception:
         logger.warning("Rate limit store unavailable; could not reset %s", scope, exc_info=True)
 

@@ -46,7 +46,8 @@ def outbox_html(request, email_id: int):
     _require_outbox()
     email = get_object_or_404(CapturedEmail, pk=email_id)
     html = email.body("html") or "<p>This email has no HTML part.</p>"
-    response = HttpResponse(html)
+    # Links open in the whole window, as they would from a mail client.
+    response = HttpResponse('<base target="_top">' + html)
     response.headers["Content-Security-Policy"] = EMAIL_FRAME_CSP
     return response
 

@@ -1,0 +1,119 @@
+"""Tenant isolation, checked over every URL in the URLconf so new pages are covered without editing this.
+
+Each URL that takes an id is requested, with that id taken from partner A's data, by partner B's owner:
+all must answer 404. Each partner page is POSTed to by A's Read-only member: all must answer 403.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_scopes import ScopeError
+
+from partners.models import Membership, Role
+from tests.conftest import client_for, member_of
+from tests.factories import InvitationFactory
+
+# URLs with parameters that are not a partner's data. Each needs a reason; a new one fails the test
+# below until it is either a `partner_view` (and so covered) or added here.
+NOT_TENANT_DATA = {
+    "invitation_accept": "public: the emailed token is the credential (tested in test_invitations)",
+    "partner_logo": "public: logos appear on emails and pay pages; addressed by content hash",
+    "password_reset_confirm": "public: Django's signed reset token",
+    "outbox_detail": "development outbox, all partners' mail, off in production (test_outbox)",
+    "outbox_html": "development outbox",
+    "outbox_attachment": "development outbox",
+}
+
+
+def walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue  # platform admins only, behind is_staff
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield entry, prefix + str(entry.pattern)
+
+
+def partner_urls():
+    return [
+        (p, route)
+        for p, route in walk(get_resolver().url_patterns)
+        if getattr(p.callback, "partner_view", False)
+    ]
+
+
+def object_ids_of(partner) -> dict[str, object]:
+    """One object of `partner` for every URL keyword argument; a new kind of id must be added here."""
+    with_scope = Membership.objects.with_scopes_disabled()
+    member = member_of(partner, Role.MEMBER)
+    return {
+        "membership_id": with_scope.get(user=member.user, partner=partner).pk,
+        "invitation_id": InvitationFactory(partner=partner).pk,
+    }
+
+
+def test_every_url_with_an_id_is_a_partner_view_or_explained():
+    unexplained = [
+        p.name
+        for p, _ in walk(get_resolver().url_patterns)
+        if p.pattern.converters
+        and not getattr(p.callback, "partner_view", False)
+        and p.name not in NOT_TENANT_DATA
+    ]
+    assert unexplained == []
+
+
+@pytest.mark.django_db
+def test_another_partners_ids_answer_404_on_every_url(partner, other_partner, other_owner):
+    ids = object_ids_of(partner)
+    intruder = client_for(other_owner)
+    checked = []
+    for pattern, _ in partner_urls():
+        if not pattern.pattern.converters:
+            continue
+        missing = set(pattern.pattern.converters) - set(ids)
+        assert not missing, f"add an object for {missing} to object_ids_of() so {pattern.name} is covered"
+        url = reverse(pattern.name, kwargs={name: ids[name] for name in pattern.pattern.converters})
+        assert intruder.get(url).status_code in (404, 405), url
+        assert intruder.post(url).status_code == 404, url
+        checked.append(pattern.name)
+    assert {"team_member_role", "team_member_remove", "invitation_revoke"} <= set(checked)
+
+
+@pytest.mark.django_db
+def test_read_only_members_get_403_on_every_write(partner):
+    ids = object_ids_of(partner)
+    reader = client_for(member_of(partner, Role.READ_ONLY).user)
+    checked = []
+    for pattern, _ in partner_urls():
+        kwargs = {name: ids[name] for name in pattern.pattern.converters}
+        url = reverse(pattern.name, kwargs=kwargs)
+        response = reader.post(url, {"role": Role.OWNER, "email": "x@example.com", "name": "Hijacked"})
+        assert response.status_code == 403, f"{pattern.name} let a Read-only member write"
+        checked.append(pattern.name)
+    assert len(checked) >= 6
+
+
+@pytest.mark.django_db
+def test_read_only_members_can_read_every_page_without_ids(partner):
+    reader = client_for(member_of(partner, Role.READ_ONLY).user)
+    for pattern, _ in partner_urls():
+        if not pattern.pattern.converters:
+            assert reader.get(reverse(pattern.name)).status_code == 200, pattern.name
+
+
+@pytest.mark.django_db
+def test_a_query_outside_a_partner_scope_fails_loudly(partner, owner):
+    with pytest.raises(ScopeError):
+        list(Membership.objects.all())
+    with pytest.raises(ScopeError):
+        Membership.objects.filter(user=owner).count()
+
+
+@pytest.mark.django_db
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    for pattern, _ in partner_urls():
+        if not pattern.pattern.converters:
+            response = client.get(reverse(pattern.name))
+            assert response.status_code == 302
+            assert response.url.startswith(reverse("login"))

@@ -1,0 +1,83 @@
+import signal
+import socket
+import threading
+
+import pytest
+from celery import shared_task
+
+from config.celery import app, enqueue
+
+pytestmark = pytest.mark.django_db
+calls = []
+
+
+@shared_task(name="tests.record")
+def record(*, value: int) -> None:
+    calls.append(value)
+
+
+def test_enqueue_waits_for_the_commit(django_capture_on_commit_callbacks):
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        enqueue(record, value=7)
+    assert calls == []
+    for callback in callbacks:
+        callback()
+    assert calls == [7]
+
+
+@pytest.fixture
+def stalled_redis():
+    """A TCP server that accepts connections and never answers: a hung Redis."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_a_stalled_broker_is_logged_and_does_not_hang_the_caller(
+    stalled_redis, caplog, settings, django_capture_on_commit_callbacks
+):
+    """The publish gives up after the socket timeouts instead of hanging the web request."""
+    with django_capture_on_commit_callbacks() as callbacks:
+        enqueue(record, value=1)
+    (send,) = callbacks
+    app.conf.update(task_always_eager=False, broker_url=stalled_redis)
+    reset_connection_pools()
+
+    def hung(*_):
+        raise TimeoutError("enqueue hung on a stalled Redis")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)  # a bound for the failure case only; the figure itself is a socket timeout setting
+    try:
+        with caplog.at_level("ERROR"):
+            send()
+        assert "Could not enqueue tests.record" in caplog.text
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        app.conf.update(task_always_eager=True, broker_url=settings.CELERY_BROKER_URL)
+        reset_connection_pools()
+
+
+def reset_connection_pools():
+    """Celery caches its broker connections; a changed broker_url needs fresh ones."""
+    app._pool = None
+    app.amqp._producer_pool = None
