@@ -30,7 +30,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 bench: $(INSTALLED)  ## Speed and memory figures, one `BENCH <name> <value> <unit>` line each (not in CI)
-	@$(BIN)/python scripts/dev.py bench
+	@$(BIN)/python scripts/dev.py bench $(ARGS)
 
 lock:  ## Re-pin requirements/*.txt with hashes after editing requirements/*.in
 	$(BIN)/python -m pip install $(PIP_FLAGS) uv

