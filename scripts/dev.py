@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".data"
+DATA = Path(os.environ.get("DEV_DATA_DIR", ROOT / ".data")).resolve()
 LOGS = DATA / "logs"
 PG_PORT = int(os.environ.get("DEV_PG_PORT", "54329"))
 REDIS_PORT = int(os.environ.get("DEV_REDIS_PORT", "63799"))
@@ -141,7 +141,7 @@ class EmbeddedPostgres:
                 stdout=subprocess.DEVNULL,
             )
             self.started = True
-            say("services", f"PostgreSQL 18 listening on 127.0.0.1:{PG_PORT} (log: {log.relative_to(ROOT)})")
+            say("services", f"PostgreSQL 18 listening on 127.0.0.1:{PG_PORT} (log: {log})")
         self.ensure_database("invoicing")
 
     def ensure_database(self, name: str) -> None:
@@ -252,7 +252,8 @@ class ProcessGroup:
             self.stopping.set()
 
     def wait(self) -> None:
-        self.stopping.wait()
+        while not self.stopping.wait(0.5):  # short waits so Ctrl-C is handled promptly
+            pass
 
     def stop(self) -> None:
         self.stopping.set()
@@ -288,6 +289,8 @@ def run() -> int:
 
         celery = str(Path(sys.executable).with_name("celery"))
         group = ProcessGroup(env)
+        # Ctrl-C and SIGTERM both stop everything, even if a parent shell started us with SIGINT ignored.
+        signal.signal(signal.SIGINT, lambda *_: group.stopping.set())
         signal.signal(signal.SIGTERM, lambda *_: group.stopping.set())
         try:
             group.spawn("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}"])
