@@ -1,7 +1,7 @@
 from django.urls import path
 
-from invoicing import views
+from invoicing.views import recurring
 
 urlpatterns = [
-    path("", views.recurring_list, name="recurring_list"),
+    path("", recurring.recurring_list, name="recurring_list"),
 ]

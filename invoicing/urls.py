@@ -1,7 +1,7 @@
 from django.urls import path
 
-from invoicing import views
+from invoicing.views import invoices
 
 urlpatterns = [
-    path("", views.invoice_list, name="invoice_list"),
+    path("", invoices.invoice_list, name="invoice_list"),
 ]

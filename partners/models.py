@@ -4,12 +4,14 @@ Every tenant-owned model elsewhere carries a `partner` foreign key and uses `Sco
 so a query outside `django_scopes.scope(partner=...)` raises instead of leaking another partner's rows.
 """
 
+import datetime
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django_scopes import ScopedManager
 
 CURRENCY_CHOICES = [
@@ -119,6 +121,21 @@ class Partner(models.Model):
     timezone = models.CharField("time zone", max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
     locale = models.CharField(max_length=10, choices=LOCALE_CHOICES, default="en-US")
 
+    # Invoicing defaults. The next number itself lives in invoicing.NumberCounter, which finalizing locks.
+    payment_terms_days = models.PositiveSmallIntegerField(
+        "payment terms (days)", default=30, validators=[MaxValueValidator(365)]
+    )
+    default_memo = models.TextField(blank=True, help_text="Prefilled on new invoices; customers see it.")
+    default_footer = models.TextField(blank=True, help_text="Printed at the bottom of every invoice.")
+    invoice_number_prefix = models.CharField(max_length=20, default="INV-", blank=True)
+    invoice_number_padding = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    invoice_number_yearly_reset = models.BooleanField(
+        "restart numbering each year", default=False, help_text="Numbers then look like INV-2026-0001."
+    )
+    credit_note_prefix = models.CharField(max_length=20, default="CN-", blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=True)
 
@@ -131,6 +148,10 @@ class Partner(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self) -> datetime.date:
+        """Today's date where the partner is: what "due today" and "overdue" are measured against."""
+        return timezone.now().astimezone(self.zone).date()
 
     @property
     def address_lines(self) -> list[str]:

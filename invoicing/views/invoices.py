@@ -6,8 +6,3 @@ from partners.permissions import partner_view
 @partner_view()
 def invoice_list(request):
     return render(request, "invoicing/invoice_list.html")
-
-
-@partner_view()
-def recurring_list(request):
-    return render(request, "invoicing/recurring_list.html")

@@ -1,0 +1,242 @@
+"""Invoices and everything that hangs off them. State changes happen only in invoicing.services."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Upper
+from django_scopes import ScopedManager
+
+from customers.models import Customer
+from partners.models import Partner
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+    UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+
+
+class PaymentOption(models.TextChoices):
+    """The seed's five payment timing options, named exactly as partners know them."""
+
+    CHARGE_LATER = "charge_later", "Charge later"
+    CHARGE_NOW = "charge_now", "Charge now"
+    CHARGE_ON_DUE_DATE = "charge_on_due_date", "Charge on due date"
+    EMAIL_PAYMENT_LINK = "email_payment_link", "Email payment link"
+    CHARGE_METHOD_ON_FILE = "charge_method_on_file", "Charge method on file"
+
+
+OPTIONS_NEEDING_A_METHOD = {
+    PaymentOption.CHARGE_NOW,
+    PaymentOption.CHARGE_ON_DUE_DATE,
+    PaymentOption.CHARGE_METHOD_ON_FILE,
+}
+
+
+class Invoice(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invoices")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    status = models.CharField(max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    number = models.CharField(max_length=40, blank=True, help_text="Assigned when the invoice is finalized.")
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField()
+    memo = models.TextField(blank=True, help_text="Visible to the customer.")
+    footer = models.TextField(blank=True)
+    payment_option = models.CharField(
+        max_length=30, choices=PaymentOption.choices, default=PaymentOption.CHARGE_LATER
+    )
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # Amounts in the currency's minor unit, kept in step by invoicing.services (the only writer).
+    subtotal = models.BigIntegerField(default=0)
+    tax_total = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    amount_paid = models.BigIntegerField(default=0)
+    amount_credited = models.BigIntegerField(default=0)
+    amount_due = models.BigIntegerField(default=0)
+
+    # Copied at finalization so a later change to the partner or customer never rewrites an issued invoice.
+    seller = models.JSONField(default=dict, blank=True)
+    buyer = models.JSONField(default=dict, blank=True)
+
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every change; the PDF cache key.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    uncollectible_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "number"], condition=~models.Q(number=""), name="invoice_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_paid__gte=0, amount_credited__gte=0, amount_due__gte=0, total__gte=0
+                ),
+                name="invoice_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | ~models.Q(number=""), name="invoice_issued_has_number"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "-created_at", "-id"], name="invoice_list_created"),
+            models.Index(fields=["partner", "status", "due_date", "id"], name="invoice_list_status_due"),
+            models.Index(fields=["partner", "due_date", "id"], name="invoice_list_due"),
+            models.Index(fields=["partner", "total", "id"], name="invoice_list_total"),
+            models.Index(fields=["partner", "customer", "-created_at"], name="invoice_customer"),
+            models.Index(Upper("number"), "partner", name="invoice_number_upper"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft {self.pk}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def display_number(self) -> str:
+        return self.number or "Draft"
+
+
+class InvoiceLine(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    unit_price = models.BigIntegerField(help_text="In the currency's minor unit.")
+    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+    amount = models.BigIntegerField(default=0)
+    tax_amount = models.BigIntegerField(default=0)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Draft updated"
+    FINALIZED = "finalized", "Finalized"
+    MEMO_CHANGED = "memo_changed", "Memo changed"
+    SENT = "sent", "Sent"
+    VIEWED = "viewed", "Viewed by customer"
+    PAYMENT_ATTEMPTED = "payment_attempted", "Payment attempted"
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    PAID = "paid", "Paid"
+    CREDIT_NOTE = "credit_note", "Credit note issued"
+    VOIDED = "voided", "Voided"
+    UNCOLLECTIBLE = "uncollectible", "Marked uncollectible"
+    DUPLICATED = "duplicated", "Duplicated"
+    REMINDER_SENT = "reminder_sent", "Reminder sent"
+
+
+class InvoiceEvent(models.Model):
+    """One line of an invoice's timeline: what happened, when and who did it. Never edited."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    message = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="Who, when not a user: 'System', 'Customer'."
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class NumberKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class NumberCounter(models.Model):
+    """The next number of a partner's sequence. Finalizing locks this row, so numbers are gap-free."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="number_counters")
+    kind = models.CharField(max_length=20, choices=NumberKind.choices)
+    year = models.PositiveSmallIntegerField(
+        default=0, help_text="0 when numbering does not restart each year."
+    )
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "kind", "year"], name="number_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year or ''} next {self.next_value}"
+
+
+class CreditNote(models.Model):
+    """Reduces or cancels an issued invoice. Has its own gap-free number."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=40)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "number"], name="credit_note_unique_number"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_note_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoicePdf(models.Model):
+    """A rendered PDF of one version of an invoice, so each version is drawn once."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="pdfs")
+    version = models.PositiveIntegerField()
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "version"], name="invoice_pdf_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"PDF of {self.invoice_id} v{self.version}"
