@@ -13,6 +13,13 @@ def setup() -> None:
     django.setup()
 
 
+def ready() -> None:
+    """Call once the benchmark has imported and warmed what it measures, as the WSGI module does."""
+    from config.gc import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 def report(name: str, value: float, unit: str) -> None:
     print(
         f"BENCH {name} {value:.2f} {unit}" if isinstance(value, float) else f"BENCH {name} {value} {unit}",

@@ -4,6 +4,7 @@ import logging
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -14,6 +15,13 @@ app.autodiscover_tasks()
 app.conf.include = ["config.health"]
 
 logger = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def _freeze_startup_objects(**_) -> None:
+    from config.gc import freeze_startup_objects
+
+    freeze_startup_objects()
 
 
 def enqueue(task, **kwargs) -> None:

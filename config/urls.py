@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from invoicing.views.settings import invoicing_settings
 
 admin.site.site_header = "Invoicing platform admin"
 admin.site.site_title = "Platform admin"
@@ -13,5 +14,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoicing.urls")),
     path("recurring/", include("invoicing.recurring_urls")),
+    path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
     path("", include("partners.urls")),
 ]

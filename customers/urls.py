@@ -4,4 +4,9 @@ from customers import views
 
 urlpatterns = [
     path("", views.customer_list, name="customer_list"),
+    path("new/", views.customer_create, name="customer_create"),
+    path("<int:customer_id>/", views.customer_detail, name="customer_detail"),
+    path("<int:customer_id>/edit/", views.customer_edit, name="customer_edit"),
+    path("<int:customer_id>/archive/", views.customer_archive, name="customer_archive"),
+    path("<int:customer_id>/restore/", views.customer_unarchive, name="customer_unarchive"),
 ]

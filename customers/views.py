@@ -1,8 +1,110 @@
-from django.shortcuts import render
+import copy
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from customers import selectors, services
+from customers.forms import CustomerForm
 from partners.permissions import partner_view
+
+PAGE_SIZE = 50
+MAX_QUERY_LENGTH = 100
 
 
 @partner_view()
 def customer_list(request):
-    return render(request, "customers/customer_list.html")
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    include_archived = request.GET.get("archived") == "1"
+    customers = selectors.customer_list(
+        partner=request.partner, query=query, include_archived=include_archived
+    )
+    context = {
+        "page": Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page")),
+        "query": query,
+        "include_archived": include_archived,
+        "can_edit": request.membership.can_write,
+    }
+    # The search box swaps only the results; a history restore (Back) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "customers/_customer_results.html" if partial else "customers/customer_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@partner_view()
+def customer_create(request):
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(partner=request.partner, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{customer.display_name} added.")
+            return redirect("customer_detail", customer_id=customer.pk)
+    return render(request, "customers/customer_form.html", _form_context(request, form=form, customer=None))
+
+
+@partner_view()
+def customer_edit(request, customer_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    # What was typed is written onto a copy, so a refused change leaves the heading showing the saved one.
+    form = CustomerForm(request.POST or None, instance=copy.copy(customer))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(customer=form.instance, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Changes to {customer.display_name} saved.")
+            return redirect("customer_detail", customer_id=customer.pk)
+    return render(
+        request, "customers/customer_form.html", _form_context(request, form=form, customer=customer)
+    )
+
+
+def _form_context(request, *, form: CustomerForm, customer) -> dict:
+    can_edit = request.membership.can_write
+    if not can_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    return {"form": form, "customer": customer, "can_edit": can_edit}
+
+
+@partner_view()
+def customer_detail(request, customer_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    context = {
+        "customer": customer,
+        "balance": selectors.customer_balance(customer=customer),
+        "invoices": selectors.customer_recent_invoices(customer=customer),
+        "payment_methods": selectors.customer_payment_methods(customer=customer),
+        "today": request.partner.today(),
+        "can_edit": request.membership.can_write,
+    }
+    return render(request, "customers/customer_detail.html", context)
+
+
+@require_POST
+@partner_view()
+def customer_archive(request, customer_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    services.customer_archive(customer=customer)
+    messages.success(
+        request, f"{customer.display_name} archived. Their invoices stay; restore them to invoice them again."
+    )
+    return redirect("customer_detail", customer_id=customer.pk)
+
+
+@require_POST
+@partner_view()
+def customer_unarchive(request, customer_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    services.customer_unarchive(customer=customer)
+    messages.success(request, f"{customer.display_name} restored.")
+    return redirect("customer_detail", customer_id=customer.pk)

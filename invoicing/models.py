@@ -1,6 +1,7 @@
 """Invoices and everything that hangs off them. State changes happen only in invoicing.services."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Upper
 from django_scopes import ScopedManager
@@ -96,7 +97,10 @@ class Invoice(models.Model):
             models.Index(fields=["partner", "due_date", "id"], name="invoice_list_due"),
             models.Index(fields=["partner", "total", "id"], name="invoice_list_total"),
             models.Index(fields=["partner", "customer", "-created_at"], name="invoice_customer"),
-            models.Index(Upper("number"), "partner", name="invoice_number_upper"),
+            # Prefix search on numbers ("INV-00") in any database collation.
+            models.Index(
+                OpClass(Upper("number"), name="text_pattern_ops"), "partner", name="invoice_number_upper"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -51,6 +51,8 @@ def parse_amount(text: str, currency: str) -> int:
         raise MoneyError("Enter an amount, like 1250.00.") from None
     if not value.is_finite():
         raise MoneyError("Enter an amount, like 1250.00.")
+    if value.adjusted() > 15:
+        raise MoneyError("That amount is too large.")
     places = exponent(currency)
     if value != value.quantize(Decimal(1).scaleb(-places)):
         raise MoneyError(

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from partners.selectors import membership_for_user
+from partners.selectors import membership_choose, membership_list_for_user
 
 SESSION_PARTNER_KEY = "partner_id"
 
@@ -20,6 +20,7 @@ class PartnerMiddleware:
 
     def __call__(self, request):
         request.membership = None
+        request.memberships = []
         request.partner = None
         if request.path.startswith(self.admin_prefix):
             # Platform admins see every partner; Django admin is their tool, guarded by is_staff.
@@ -27,8 +28,9 @@ class PartnerMiddleware:
                 return self.get_response(request)
 
         if request.user.is_authenticated:
-            request.membership = membership_for_user(
-                user=request.user, partner_id=request.session.get(SESSION_PARTNER_KEY)
+            request.memberships = membership_list_for_user(user=request.user)
+            request.membership = membership_choose(
+                memberships=request.memberships, partner_id=request.session.get(SESSION_PARTNER_KEY)
             )
         if request.membership is None:
             return self.get_response(request)

@@ -18,9 +18,8 @@ def membership_list_for_user(*, user: User) -> list[Membership]:
         )
 
 
-def membership_for_user(*, user: User, partner_id: int | None) -> Membership | None:
-    """The membership of `user` in the partner they chose, or their first one."""
-    memberships = membership_list_for_user(user=user)
+def membership_choose(*, memberships: list[Membership], partner_id: int | None) -> Membership | None:
+    """The membership in the partner the person chose, or their first one."""
     for membership in memberships:
         if membership.partner_id == partner_id:
             return membership

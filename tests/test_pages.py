@@ -10,7 +10,15 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["dashboard", "invoice_list", "recurring_list", "customer_list", "settings_details", "team"]
+PAGES = [
+    "dashboard",
+    "invoice_list",
+    "recurring_list",
+    "customer_list",
+    "customer_create",
+    "settings_details",
+    "team",
+]
 PUBLIC_PAGES = ["login", "password_reset"]
 
 
@@ -42,7 +50,7 @@ def test_public_pages_have_csp_and_no_inline_code(client, name):
     assert_clean_html(response.content.decode(), name)
 
 
-@pytest.mark.parametrize("name", ["settings_details", "team", "login"])
+@pytest.mark.parametrize("name", ["settings_details", "team", "customer_list", "customer_create", "login"])
 def test_every_form_input_has_a_label(owner_client, client, name):
     body = (client if name == "login" else owner_client).get(reverse(name)).content.decode()
     ids = re.findall(

@@ -1,8 +1,461 @@
-from django.shortcuts import render
+"""Invoice pages: the list, "Create invoice", the detail page and its actions. Views parse, call a
+service and render; the rules live in invoicing.services."""
 
+import datetime
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.forms.utils import ErrorDict
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from customers.models import Customer
+from customers.selectors import customer_get, customer_list
+from customers.services import customer_create
+from invoicing import money, selectors, services
+from invoicing.forms import (
+    PAYMENT_OPTION_HELP,
+    CreditNoteForm,
+    InvoiceForm,
+    MemoForm,
+    OfflinePaymentForm,
+    default_due_date,
+)
+from invoicing.models import Invoice, InvoiceStatus, PaymentOption
+from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
+from payments.models import PaymentMethod
+from payments.services import payment_record_offline
+
+CUSTOMER_RESULTS = 8
+BLANK_LINES = 3
+
+
+# The list ---------------------------------------------------------------------------------------
+
+
+def _parse_date(value: str | None) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 12 else None
 
 
 @partner_view()
 def invoice_list(request):
-    return render(request, "invoicing/invoice_list.html")
+    params = request.GET
+    filters = selectors.InvoiceFilters(
+        tab=params.get("tab") if params.get("tab") in selectors.TABS else "all",
+        query=params.get("q", "")[:100],
+        customer_id=_parse_int(params.get("customer")),
+        due_from=_parse_date(params.get("due_from")),
+        due_to=_parse_date(params.get("due_to")),
+        sort=params.get("sort") if params.get("sort") in selectors.SORTS else "-created",
+    )
+    page = selectors.invoice_page(
+        partner=request.partner, filters=filters, cursor=params.get("cursor", "")[:300]
+    )
+    context = {
+        "page": page,
+        "tabs": selectors.TABS,
+        "sorts": selectors.SORTS,
+        "today": request.partner.today(),
+        "filter_customer": Customer.objects.filter(pk=filters.customer_id).first()
+        if filters.customer_id
+        else None,
+        "bad_dates": any(params.get(k) and not _parse_date(params.get(k)) for k in ("due_from", "due_to")),
+    }
+    template = (
+        "invoicing/_invoice_results.html"
+        if request.htmx and request.htmx.target == "invoice-results"
+        else "invoicing/invoice_list.html"
+    )
+    return render(request, template, context)
+
+
+# Create and edit --------------------------------------------------------------------------------
+
+
+def _initial(partner, invoice: Invoice | None = None) -> dict:
+    if invoice is None:
+        return {
+            "due_date": default_due_date(partner),
+            "currency": partner.default_currency,
+            "memo": partner.default_memo,
+            "footer": partner.default_footer,
+            "payment_option": PaymentOption.CHARGE_LATER,
+        }
+    return {
+        "customer": invoice.customer_id,
+        "due_date": invoice.due_date,
+        "currency": invoice.currency,
+        "memo": invoice.memo,
+        "footer": invoice.footer,
+        "payment_option": invoice.payment_option,
+        "payment_method": invoice.payment_method_id,
+    }
+
+
+def _initial_lines(invoice: Invoice | None) -> list[dict]:
+    lines = []
+    if invoice is not None:
+        for line in invoice.lines.all():
+            lines.append(
+                {
+                    "description": line.description,
+                    "quantity": f"{line.quantity.normalize():f}",
+                    "unit_price": money.format_plain(line.unit_price, invoice.currency),
+                    "tax_rate": f"{line.tax_rate.normalize():f}",
+                }
+            )
+    return lines
+
+
+def _selected_customer(request, form: InvoiceForm) -> Customer | None:
+    raw = form.data.get("customer") if form.is_bound else form.initial.get("customer")
+    customer_id = _parse_int(str(raw)) if raw else None
+    if customer_id is None:
+        return None
+    try:
+        return customer_get(partner=request.partner, customer_id=customer_id)
+    except Http404:
+        return None
+
+
+def _form_context(
+    request, form: InvoiceForm, *, invoice: Invoice | None = None, lines: list[dict] | None = None
+):
+    customer = _selected_customer(request, form)
+    query = (form.data.get("customer_query") if form.is_bound else "") or ""
+    lines = lines if lines is not None else (form.lines if form.is_bound else _initial_lines(invoice))
+    return {
+        "form": form,
+        "invoice": invoice,
+        "customer": customer,
+        "customer_results": customer_list(partner=request.partner, query=query)[:CUSTOMER_RESULTS]
+        if query.strip() and not customer
+        else [],
+        "customer_methods": _methods(customer),
+        "lines": lines + [{}] * max(BLANK_LINES - len(lines), 1),
+        "line_errors": getattr(form, "line_errors", {}),
+        "option_help": PAYMENT_OPTION_HELP,
+        "totals": _preview_totals(form, lines, request.partner),
+    }
+
+
+def _methods(customer: Customer | None):
+    if customer is None:
+        return []
+    return list(PaymentMethod.objects.filter(customer=customer, removed_at=None))
+
+
+def _preview_totals(form: InvoiceForm, lines: list[dict], partner) -> dict:
+    """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
+    data = form.data if form.is_bound else form.initial
+    currency = data.get("currency") or partner.default_currency
+    if currency not in money.CURRENCY_EXPONENTS:
+        currency = partner.default_currency
+    amounts = []
+    for line in lines:
+        try:
+            quantity = Decimal((line.get("quantity") or "1").replace(",", "."))
+            rate = Decimal((line.get("tax_rate") or "0").replace(",", "."))
+            price = money.parse_amount(line.get("unit_price") or "", currency)
+        except (money.MoneyError, ArithmeticError, ValueError):
+            continue
+        if quantity.is_finite() and rate.is_finite():
+            amounts.append(money.line_amounts(quantity=quantity, unit_price=price, tax_rate=rate))
+    if not amounts:
+        try:
+            amounts = [
+                money.line_amounts(
+                    quantity=1, unit_price=money.parse_amount(data.get("amount") or "", currency), tax_rate=0
+                )
+            ]
+        except money.MoneyError:
+            amounts = []
+    totals = money.invoice_totals(amounts)
+    return {
+        "subtotal": money.format_money(totals.subtotal, currency),
+        "tax": money.format_money(totals.tax, currency),
+        "total": money.format_money(totals.total, currency),
+    }
+
+
+def _invoice_input(request, form: InvoiceForm) -> InvoiceInput:
+    """Turn a valid form into the service's input, creating an inline new customer if one was entered."""
+    cleaned = form.cleaned_data
+    if cleaned.get("customer"):
+        try:
+            customer = customer_get(partner=request.partner, customer_id=cleaned["customer"])
+        except Http404:
+            raise ValidationError({"customer": "Choose a customer."}) from None
+    else:
+        try:
+            customer = customer_create(
+                partner=request.partner,
+                data={
+                    "name": cleaned["new_customer_name"],
+                    "company": cleaned.get("new_customer_company", ""),
+                    "email": cleaned["new_customer_email"],
+                },
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {f"new_customer_{name}": messages_ for name, messages_ in error.message_dict.items()}
+            ) from None
+    if cleaned["lines"]:
+        lines = [LineInput(**line) for line in cleaned["lines"]]
+    elif cleaned["amount_minor"]:
+        description = (cleaned.get("memo") or "").strip().splitlines()[0][:200] if cleaned.get("memo") else ""
+        lines = [
+            LineInput(
+                description=description or "Invoice amount", quantity=1, unit_price=cleaned["amount_minor"]
+            )
+        ]
+    else:
+        lines = []
+    method = None
+    if cleaned.get("payment_method"):
+        method = PaymentMethod.objects.filter(
+            customer=customer, pk=cleaned["payment_method"], removed_at=None
+        ).first()
+    return InvoiceInput(
+        customer=customer,
+        due_date=cleaned["due_date"],
+        currency=cleaned["currency"],
+        lines=lines,
+        payment_option=PaymentOption(cleaned["payment_option"]),
+        payment_method=method,
+        memo=cleaned.get("memo", ""),
+        footer=cleaned.get("footer", ""),
+    )
+
+
+FIELD_FOR_SERVICE_ERROR = {"customer": "customer_query", "amount": "amount"}
+
+
+def _apply_errors(form: InvoiceForm, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.message_dict.items():
+        field = FIELD_FOR_SERVICE_ERROR.get(name, name)
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None:
+    finalize = request.POST.get("action") != "draft"
+    try:
+        with transaction.atomic():
+            data = _invoice_input(request, form)
+            if invoice is None:
+                return services.invoice_create(
+                    partner=request.partner, data=data, created_by=request.user, finalize=finalize
+                )
+            invoice = services.invoice_update_draft(invoice=invoice, data=data, actor=request.user)
+            return services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
+    except ValidationError as error:
+        _apply_errors(form, error)
+        return None
+
+
+def _parse_only(form: InvoiceForm) -> None:
+    """Read what was typed (lines included) without showing errors: a search is not a submission."""
+    form.is_valid()
+    form._errors = ErrorDict()
+
+
+def _form_page(request, invoice: Invoice | None):
+    data = request.POST.copy() if request.method == "POST" else None
+    action = data.get("action") if data else None
+    if action == "change_customer":
+        data["customer"] = ""
+    initial = _initial(request.partner, invoice)
+    if invoice is None and _parse_int(request.GET.get("customer")):
+        initial["customer"] = _parse_int(request.GET.get("customer"))  # "Create invoice" from a customer page
+    form = InvoiceForm(data, partner=request.partner, initial=initial)
+    if action in ("draft", "create"):
+        if form.is_valid():
+            saved = _save(request, form, invoice)
+            if saved is not None:
+                verb = "created" if saved.status != InvoiceStatus.DRAFT else "saved as a draft"
+                messages.success(request, f"Invoice {saved.display_number} {verb}.")
+                return redirect("invoice_detail", invoice_id=saved.pk)
+    elif form.is_bound:
+        _parse_only(form)  # "Search" or "Change customer" without JavaScript
+    return render(request, "invoicing/invoice_form.html", _form_context(request, form, invoice=invoice))
+
+
+@partner_view()
+def invoice_create(request):
+    return _form_page(request, None)
+
+
+@partner_view()
+def invoice_edit(request, invoice_id: int):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    if invoice.status != InvoiceStatus.DRAFT:
+        messages.error(request, "Issued invoices are frozen; only the memo can change.")
+        return redirect("invoice_detail", invoice_id=invoice.pk)
+    return _form_page(request, invoice)
+
+
+@partner_view()
+def invoice_form_preview(request):
+    """htmx: the customer picker, payment methods and totals, recomputed from what is typed so far."""
+    form = InvoiceForm(request.GET or None, partner=request.partner, initial=_initial(request.partner))
+    if form.is_bound:
+        _parse_only(form)
+    part = request.GET.get("part", "totals")
+    templates = {
+        "totals": "invoicing/_invoice_totals.html",
+        "customer": "invoicing/_customer_picker.html",  # also swaps the payment methods out of band
+        "results": "invoicing/_customer_results.html",
+    }
+    if part not in templates:
+        raise Http404
+    return render(request, templates[part], _form_context(request, form))
+
+
+# The detail page and its actions ----------------------------------------------------------------
+
+
+def _detail_context(request, invoice: Invoice, **forms) -> dict:
+    return {
+        "invoice": invoice,
+        "lines": invoice.lines.all(),
+        "events": selectors.invoice_events(invoice=invoice),
+        "payments": invoice.payments.order_by("received_on", "id"),
+        "credit_notes": invoice.credit_notes.order_by("created_at"),
+        "is_overdue": selectors.invoice_is_overdue(invoice=invoice),
+        "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),
+        "payment_form": forms.get("payment_form")
+        or OfflinePaymentForm(
+            currency=invoice.currency,
+            initial={
+                "amount": money.format_plain(invoice.amount_due, invoice.currency),
+                "received_on": request.partner.today(),
+            },
+        ),
+        "credit_form": forms.get("credit_form") or CreditNoteForm(currency=invoice.currency),
+        "open_panel": forms.get("open_panel", ""),
+    }
+
+
+@partner_view()
+def invoice_detail(request, invoice_id: int):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    return render(request, "invoicing/invoice_detail.html", _detail_context(request, invoice))
+
+
+def _action(request, invoice_id: int, action, success: str):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    try:
+        result = action(invoice=invoice, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("invoice_detail", invoice_id=invoice.pk)
+    messages.success(request, success.format(invoice=result))
+    return redirect("invoice_detail", invoice_id=result.pk)
+
+
+@require_POST
+@partner_view()
+def invoice_finalize(request, invoice_id: int):
+    return _action(request, invoice_id, services.invoice_finalize, "Invoice {invoice.number} is open.")
+
+
+@require_POST
+@partner_view()
+def invoice_void(request, invoice_id: int):
+    return _action(request, invoice_id, services.invoice_void, "Invoice {invoice.number} is void.")
+
+
+@require_POST
+@partner_view()
+def invoice_mark_uncollectible(request, invoice_id: int):
+    return _action(
+        request,
+        invoice_id,
+        services.invoice_mark_uncollectible,
+        "Invoice {invoice.number} is marked uncollectible.",
+    )
+
+
+@require_POST
+@partner_view()
+def invoice_duplicate(request, invoice_id: int):
+    return _action(
+        request, invoice_id, services.invoice_duplicate, "A new draft was created from the invoice."
+    )
+
+
+@require_POST
+@partner_view()
+def invoice_memo(request, invoice_id: int):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    form = MemoForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "invoicing/invoice_detail.html",
+            _detail_context(request, invoice, memo_form=form, open_panel="memo"),
+        )
+    services.invoice_update_memo(invoice=invoice, memo=form.cleaned_data["memo"], actor=request.user)
+    messages.success(request, "Memo updated.")
+    return redirect("invoice_detail", invoice_id=invoice.pk)
+
+
+@require_POST
+@partner_view()
+def invoice_record_payment(request, invoice_id: int):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    form = OfflinePaymentForm(request.POST, currency=invoice.currency)
+    if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
+        try:
+            payment_record_offline(
+                invoice=invoice,
+                amount=form.cleaned_data["amount_minor"],
+                method=form.cleaned_data["method"],
+                received_on=form.cleaned_data["received_on"],
+                reference=form.cleaned_data["reference"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Payment recorded.")
+            return redirect("invoice_detail", invoice_id=invoice.pk)
+    context = _detail_context(request, invoice, payment_form=form, open_panel="payment")
+    return render(request, "invoicing/invoice_detail.html", context)
+
+
+@require_POST
+@partner_view()
+def invoice_credit_note(request, invoice_id: int):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    form = CreditNoteForm(request.POST, currency=invoice.currency)
+    if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
+        try:
+            note = services.credit_note_create(
+                invoice=invoice,
+                amount=form.cleaned_data["amount_minor"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"Credit note {note.number} issued.")
+            return redirect("invoice_detail", invoice_id=invoice.pk)
+    context = _detail_context(request, invoice, credit_form=form, open_panel="credit")
+    return render(request, "invoicing/invoice_detail.html", context)

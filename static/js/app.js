@@ -11,6 +11,15 @@
     }
   });
 
+  // A submit button with data-confirm asks first (htmx buttons use hx-confirm instead).
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // While a form is submitting, its button says what is happening and a second submit is ignored.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -10,7 +10,8 @@ from django_scopes import ScopeError
 
 from partners.models import Membership, Role
 from tests.conftest import client_for, member_of
-from tests.factories import InvitationFactory
+from tests.factories import CustomerFactory, InvitationFactory
+from tests.factories.invoicing import make_invoice
 
 # URLs with parameters that are not a partner's data. Each needs a reason; a new one fails the test
 # below until it is either a `partner_view` (and so covered) or added here.
@@ -49,6 +50,8 @@ def object_ids_of(partner) -> dict[str, object]:
     return {
         "membership_id": with_scope.get(user=member.user, partner=partner).pk,
         "invitation_id": InvitationFactory(partner=partner).pk,
+        "customer_id": CustomerFactory(partner=partner).pk,
+        "invoice_id": make_invoice(partner, finalize=False).pk,
     }
 
 
@@ -77,7 +80,15 @@ def test_another_partners_ids_answer_404_on_every_url(partner, other_partner, ot
         assert intruder.get(url).status_code in (404, 405), url
         assert intruder.post(url).status_code == 404, url
         checked.append(pattern.name)
-    assert {"team_member_role", "team_member_remove", "invitation_revoke"} <= set(checked)
+    assert {
+        "team_member_role",
+        "team_member_remove",
+        "invitation_revoke",
+        "customer_detail",
+        "customer_edit",
+        "customer_archive",
+        "customer_unarchive",
+    } <= set(checked)
 
 
 @pytest.mark.django_db

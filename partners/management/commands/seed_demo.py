@@ -1,15 +1,25 @@
-"""Demo data for `make run`: a partner to sign in to, a second one for the switcher, a platform admin.
+"""Demo data for `make run`: a partner with customers and invoices, a second one for the switcher, a
+platform admin.
 
 Safe to run on every start: it creates what is missing and leaves everything else alone.
 """
 
+import datetime
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
+from customers.models import Customer
+from customers.services import customer_create
+from invoicing.models import Invoice
+from invoicing.services import InvoiceInput, LineInput, invoice_create
 from partners.models import Membership, Partner, Role, User
 from partners.services import partner_create
+from payments.models import PaymentMethodType
+from payments.services import payment_record_offline
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-partner-2026"
@@ -27,7 +37,7 @@ class Command(BaseCommand):
             self._user(
                 ADMIN_EMAIL, ADMIN_PASSWORD, full_name="Platform Admin", is_staff=True, is_superuser=True
             )
-            self._partner(
+            northwind = self._partner(
                 owner,
                 name="Northwind IT Services",
                 legal_name="Northwind IT Services LLC",
@@ -51,6 +61,8 @@ class Command(BaseCommand):
                 locale="en-NZ",
                 brand_colour="#0b6e4f",
             )
+            with scope(partner=northwind):
+                self._invoices(northwind, owner)
         site = settings.SITE_URL
         self.stdout.write(
             "\n".join(
@@ -64,6 +76,62 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    def _invoices(self, partner: Partner, owner: User) -> None:
+        """A handful of customers and invoices in every state, the first time only."""
+        if Customer.objects.filter(partner=partner).exists():
+            return
+        customers = [
+            customer_create(partner=partner, data=fields)
+            for fields in (
+                {
+                    "name": "Ada Lovelace",
+                    "company": "Analytical Engines Ltd",
+                    "email": "ada@analytical.example",
+                },
+                {"name": "Grace Hopper", "company": "Cobol Cloud Co", "email": "grace@cobol.example"},
+                {"name": "Alan Turing", "company": "Bletchley Partners", "email": "alan@bletchley.example"},
+                {
+                    "name": "Katherine Johnson",
+                    "company": "Orbit Analytics",
+                    "email": "katherine@orbit.example",
+                },
+            )
+        ]
+        today = partner.today()
+        plans = [
+            (customers[0], [("Managed IT services, monthly", "1", 250_000, "0")], "open", 14),
+            (
+                customers[1],
+                [("Laptop", "2", 129_999, "8.25"), ("Setup and imaging", "2", 15_000, "0")],
+                "paid",
+                30,
+            ),
+            (customers[2], [("Firewall appliance", "1", 89_900, "8.25")], "partly paid", 30),
+            (customers[3], [("Cloud backup, 500 GB", "1", 4_900, "0")], "overdue", 7),
+            (customers[0], [("Onsite support, hours", "6", 12_500, "0")], "draft", 30),
+        ]
+        for customer, lines, state, due_in in plans:
+            data = InvoiceInput(
+                customer=customer,
+                due_date=today + datetime.timedelta(days=due_in),
+                currency=partner.default_currency,
+                lines=[LineInput(d, Decimal(q), price, Decimal(rate)) for d, q, price, rate in lines],
+                memo="Thank you for your business.",
+            )
+            invoice = invoice_create(partner=partner, data=data, created_by=owner, finalize=state != "draft")
+            if state in ("paid", "partly paid"):
+                amount = invoice.total if state == "paid" else invoice.total // 2
+                payment_record_offline(
+                    invoice=invoice,
+                    amount=amount,
+                    method=PaymentMethodType.CHECK,
+                    received_on=today,
+                    actor=owner,
+                )
+            if state == "overdue":
+                # Demo only: the app never accepts a past due date, so age this one directly.
+                Invoice.objects.filter(pk=invoice.pk).update(due_date=today - datetime.timedelta(days=12))
 
     def _user(self, email: str, password: str, **fields) -> User:
         user = User.objects.filter(email=email).first()

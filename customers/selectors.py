@@ -1,0 +1,61 @@
+"""Reads about a partner's customers. Every read a view makes is scoped to a partner."""
+
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404
+
+from customers.models import Customer
+from invoicing.models import Invoice, InvoiceStatus
+from partners.models import Partner
+from payments.models import PaymentMethod
+
+# What the customer still owes: invoices sent and not settled, including those written off as
+# uncollectible (the debt stands even if the partner no longer chases it).
+OUTSTANDING_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+
+
+def customer_list(*, partner: Partner, query: str = "", include_archived: bool = False) -> QuerySet[Customer]:
+    """The partner's customers by name; each word of `query` must appear in the name, company or email.
+
+    Unbounded: callers paginate or slice. Ordered by (name, id), which the (partner, name) index serves.
+    """
+    customers = Customer.objects.filter(partner=partner)
+    if not include_archived:
+        customers = customers.filter(archived_at=None)
+    for word in query.split():
+        customers = customers.filter(
+            Q(name__icontains=word) | Q(company__icontains=word) | Q(email__icontains=word)
+        )
+    return customers.order_by("name", "id")
+
+
+def customer_get(*, partner: Partner, customer_id: int) -> Customer:
+    try:
+        return Customer.objects.get(partner=partner, pk=customer_id)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer.") from None
+
+
+def customer_balance(*, customer: Customer) -> list[tuple[str, int]]:
+    """What the customer owes, per currency, in minor units: [("EUR", 5000), ("USD", 125050)]."""
+    rows = (
+        Invoice.objects.filter(
+            partner_id=customer.partner_id, customer=customer, status__in=OUTSTANDING_STATUSES
+        )
+        .values("currency")
+        .annotate(due=Sum("amount_due"))
+        .order_by("currency")
+    )
+    return [(row["currency"], row["due"]) for row in rows]
+
+
+def customer_recent_invoices(*, customer: Customer, limit: int = 20) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(partner_id=customer.partner_id, customer=customer).order_by(
+        "-created_at", "-id"
+    )[:limit]
+
+
+def customer_payment_methods(*, customer: Customer) -> QuerySet[PaymentMethod]:
+    """Saved payment methods that have not been removed, the default one first."""
+    return PaymentMethod.objects.filter(
+        partner_id=customer.partner_id, customer=customer, removed_at=None
+    ).order_by("-is_default", "-created_at", "-id")

@@ -1,0 +1,276 @@
+"""Invoice PDFs, drawn by WeasyPrint from `templates/invoicing/pdf/invoice.html`.
+
+Each issued version is rendered once and kept in `InvoicePdf`. Rendering never touches the network:
+the fonts ship in `static/fonts/`, the logo is inlined as a `data:` URI, and the URL fetcher refuses
+everything else. The font configuration and the parsed stylesheet are built once per process, which
+is most of what makes a warm render fast.
+"""
+
+import base64
+import functools
+import io
+import mimetypes
+import re
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django_scopes import scope
+from PIL import Image
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from invoicing.models import Invoice, InvoicePdf, InvoiceStatus
+from invoicing.money import format_money
+
+STATIC_DIR = Path(settings.BASE_DIR) / "static"
+FONTS_DIR = STATIC_DIR / "fonts"
+STYLESHEET = STATIC_DIR / "css" / "invoice-pdf.css"
+TEMPLATE = "invoicing/pdf/invoice.html"
+DEFAULT_BRAND_COLOUR = "#1f4e8c"
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+LOGO_MAX_PIXELS = (720, 176)  # four times the printed box (180 x 44 pt): sharp when printed
+LOGO_CACHE_SIZE = 32
+STAMPS = {InvoiceStatus.DRAFT: "Draft", InvoiceStatus.PAID: "Paid", InvoiceStatus.VOID: "Void"}
+
+# Pango and Fontconfig objects are not safe to share between threads; a render is short, so threads of
+# one process (gunicorn --threads) simply take turns.
+_render_lock = threading.Lock()
+_logos: dict[str, "_Logo"] = {}  # by logo_sha256, oldest first
+
+
+class RemoteFetchRefused(ValueError):
+    """A PDF asked for something other than the app's own fonts or an inlined image."""
+
+
+class LocalOnlyFetcher(URLFetcher):
+    """Serves `data:` URIs and files under static/fonts/; raises for http(s), ftp and everything else."""
+
+    def fetch(self, url, headers=None):
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = Path(url2pathname(urlsplit(url).path)).resolve()
+            if path.is_relative_to(FONTS_DIR.resolve()) and path.is_file():
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+        raise RemoteFetchRefused(f"Invoice PDFs load only the app's own fonts, not {url[:200]}")
+
+
+@functools.cache
+def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
+    """Built on first use in each process (not at import, so forked workers each build their own)."""
+    fetcher = LocalOnlyFetcher()
+    font_config = FontConfiguration()
+    stylesheet = CSS(filename=str(STYLESHEET), url_fetcher=fetcher, font_config=font_config)
+    return font_config, stylesheet, fetcher
+
+
+def invoice_pay_url(invoice: Invoice) -> str | None:
+    """The customer's pay page for this invoice. Returns None until the pay portal exists."""
+    return None
+
+
+def invoice_pdf_render(*, invoice: Invoice) -> bytes:
+    """Draw the invoice as it is now. Always renders; `invoice_pdf_get` is the cached way in."""
+    # Its own partner's scope, so a Celery task or a script can call this as safely as a view.
+    with scope(partner=invoice.partner):
+        context = _context(invoice)
+    with _render_lock:
+        font_config, stylesheet, fetcher = _assets()
+        logo = _logo(invoice.partner)
+        html = render_to_string(TEMPLATE, context | {"logo_uri": logo.data_uri})
+        document = HTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
+        return document.write_pdf(stylesheets=[stylesheet], font_config=font_config, cache=logo.images)
+
+
+def invoice_pdf_get(*, invoice: Invoice) -> bytes:
+    """The PDF of `invoice.version`, rendered and stored on first request.
+
+    Drafts are rendered every time: they show the live partner and customer, whose edits do not bump
+    the invoice's version, so a stored draft PDF could go stale.
+    """
+    if invoice.is_draft:
+        return invoice_pdf_render(invoice=invoice)
+    with scope(partner=invoice.partner):
+        stored = _stored(invoice)
+        if stored is not None:
+            return stored
+        content = invoice_pdf_render(invoice=invoice)
+        try:
+            with transaction.atomic():
+                InvoicePdf.objects.create(
+                    partner_id=invoice.partner_id, invoice=invoice, version=invoice.version, content=content
+                )
+        except IntegrityError:
+            # A concurrent request stored this version first; serve its copy so every download matches.
+            return _stored(invoice) or content
+        InvoicePdf.objects.filter(invoice=invoice, version__lt=invoice.version).delete()
+        return content
+
+
+def _stored(invoice: Invoice) -> bytes | None:
+    rows = InvoicePdf.objects.filter(invoice=invoice, version=invoice.version).values_list(
+        "content", flat=True
+    )
+    content = rows.first()
+    return bytes(content) if content is not None else None
+
+
+def _context(invoice: Invoice) -> dict:
+    currency = invoice.currency
+    lines = list(invoice.lines.all())
+    seller, buyer = _seller(invoice), _buyer(invoice)
+    headline = _headline(invoice)
+    return {
+        "invoice": invoice,
+        "seller": seller,
+        "buyer": buyer,
+        "brand": _brand_colours(seller.get("brand_colour")),
+        "stamp": STAMPS.get(invoice.status, ""),
+        "issue_date": format_date(invoice.issue_date),
+        "due_date": format_date(invoice.due_date),
+        "lines": [_line(line, currency) for line in lines],
+        "taxes": _taxes(lines, currency),
+        "subtotal": format_money(invoice.subtotal, currency),
+        "tax_total": format_money(invoice.tax_total, currency),
+        "total": format_money(invoice.total, currency),
+        "amount_paid": format_money(invoice.amount_paid, currency),
+        "amount_credited": format_money(invoice.amount_credited, currency),
+        "amount_due": format_money(invoice.amount_due, currency),
+        "headline": headline,
+        "summary": f"{invoice.display_number} · {headline}",
+        "pay_url": invoice_pay_url(invoice),
+    }
+
+
+def _headline(invoice: Invoice) -> str:
+    """What the customer most needs to know, in the partner's time zone: '$1,250.00 due Nov 21, 2026'."""
+    if invoice.status == InvoiceStatus.VOID:
+        return "Void: nothing is due"
+    if invoice.status == InvoiceStatus.PAID:
+        paid_on = invoice.paid_at.astimezone(invoice.partner.zone).date() if invoice.paid_at else None
+        total = format_money(invoice.total, invoice.currency)
+        return f"{total} paid on {format_date(paid_on)}" if paid_on else f"{total} paid"
+    return f"{format_money(invoice.amount_due, invoice.currency)} due {format_date(invoice.due_date)}"
+
+
+def _seller(invoice: Invoice) -> dict:
+    """The frozen copy for an issued invoice; the partner as it is now for a draft."""
+    if invoice.seller:
+        return invoice.seller
+    partner = invoice.partner
+    return {
+        "name": partner.name,
+        "legal_name": partner.legal_name,
+        "email": partner.email,
+        "phone": partner.phone,
+        "tax_id": partner.tax_id,
+        "address_lines": partner.address_lines,
+        "brand_colour": partner.brand_colour,
+    }
+
+
+def _buyer(invoice: Invoice) -> dict:
+    if invoice.buyer:
+        return invoice.buyer
+    customer = invoice.customer
+    return {
+        "name": customer.name,
+        "company": customer.company,
+        "display_name": customer.display_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "tax_id": customer.tax_id,
+        "address_lines": customer.address_lines,
+    }
+
+
+def _brand_colours(colour: str | None) -> dict:
+    """The accent as chosen, and a text colour that stays readable when the accent is very light."""
+    accent = colour if colour and HEX_COLOUR.match(colour) else DEFAULT_BRAND_COLOUR
+    red, green, blue = (int(accent[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return {"accent": accent, "ink": accent if luminance < 0.6 else "#1b1f24"}
+
+
+@dataclass(frozen=True)
+class _Logo:
+    data_uri: str
+    images: dict = field(default_factory=dict)  # WeasyPrint's decoded image, reused between renders
+
+
+def _logo(partner) -> _Logo:
+    """The partner's logo, scaled down once per logo and kept for the next renders.
+
+    An uploaded logo can be 4000 px wide; WeasyPrint would decode and recompress it on every render
+    (hundreds of ms) and embed megabytes in every stored PDF. Called under `_render_lock`.
+    """
+    if not partner.logo_sha256 or not partner.logo:
+        return _Logo("")
+    logo = _logos.get(partner.logo_sha256)
+    if logo is None:
+        logo = _Logo(_logo_data_uri(bytes(partner.logo)))
+        if len(_logos) >= LOGO_CACHE_SIZE:
+            del _logos[next(iter(_logos))]  # the oldest
+        _logos[partner.logo_sha256] = logo
+    return logo
+
+
+def _logo_data_uri(content: bytes) -> str:
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.thumbnail(LOGO_MAX_PIXELS)
+            keep_jpeg = image.format == "JPEG" and image.mode in ("RGB", "L")
+            output = io.BytesIO()
+            image.save(output, format="JPEG" if keep_jpeg else "PNG", quality=90, optimize=True)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return ""  # an unreadable logo prints the business name instead
+    encoded = base64.b64encode(output.getvalue()).decode("ascii")
+    return f"data:image/{'jpeg' if keep_jpeg else 'png'};base64,{encoded}"
+
+
+def _line(line, currency: str) -> dict:
+    return {
+        "description": line.description,
+        "quantity": _plain_decimal(line.quantity),
+        "unit_price": format_money(line.unit_price, currency),
+        "tax_rate": f"{_plain_decimal(line.tax_rate)}%",
+        "amount": format_money(line.amount, currency),
+    }
+
+
+def _taxes(lines: list, currency: str) -> list[dict]:
+    """One row per tax rate, adding the lines' already-rounded taxes, so the rows sum to the tax total."""
+    by_rate: dict[Decimal, list[int]] = defaultdict(lambda: [0, 0])
+    for line in lines:
+        if line.tax_rate:
+            by_rate[line.tax_rate][0] += line.amount
+            by_rate[line.tax_rate][1] += line.tax_amount
+    return [
+        {
+            "rate": f"{_plain_decimal(rate)}%",
+            "on": format_money(base, currency),
+            "amount": format_money(tax, currency),
+        }
+        for rate, (base, tax) in sorted(by_rate.items())
+    ]
+
+
+def _plain_decimal(value: Decimal) -> str:
+    """2.000 -> '2', 8.2500 -> '8.25', 10 -> '10' (never '1E+1')."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def format_date(value) -> str:
+    """'Nov 21, 2026', the same on every platform (no %-d)."""
+    return f"{value:%b} {value.day}, {value.year}" if value else ""

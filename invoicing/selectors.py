@@ -1,0 +1,158 @@
+"""Reads about invoices, always scoped to one partner.
+
+The list is built to stay fast for a partner with hundreds of thousands of invoices: keyset
+(seek) pagination on an indexed (sort key, id) pair instead of OFFSET, and a count that stops
+at COUNT_CAP instead of counting everything.
+"""
+
+import base64
+import datetime
+import json
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.functions import Upper
+from django.http import Http404
+
+from customers.models import Customer
+from invoicing.models import Invoice, InvoiceStatus
+from partners.models import Partner
+
+PAGE_SIZE = 50
+# What a list row shows; leaving out the seller/buyer JSON and texts keeps 50 rows cheap to load.
+LIST_FIELDS = [
+    "id", "partner_id", "number", "status", "currency", "total", "amount_due", "due_date", "created_at",
+    "customer__id", "customer__name", "customer__company",
+]  # fmt: skip
+COUNT_CAP = 1000
+TABS = ["all", "draft", "open", "overdue", "paid", "void", "uncollectible"]
+# Sort keys a person can choose: (label, model field, newest/largest first?)
+SORTS = {
+    "-created": ("Newest", "created_at", True),
+    "created": ("Oldest", "created_at", False),
+    "due": ("Due date", "due_date", False),
+    "-due": ("Due date, latest first", "due_date", True),
+    "-total": ("Largest total", "total", True),
+    "total": ("Smallest total", "total", False),
+}
+
+
+def invoice_get(*, partner: Partner, invoice_id: int) -> Invoice:
+    try:
+        return Invoice.objects.select_related("customer", "partner", "payment_method").get(
+            partner=partner, pk=invoice_id
+        )
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice.") from None
+
+
+@dataclass
+class InvoiceFilters:
+    tab: str = "all"
+    query: str = ""
+    customer_id: int | None = None
+    due_from: datetime.date | None = None
+    due_to: datetime.date | None = None
+    sort: str = "-created"
+
+
+@dataclass
+class InvoicePage:
+    invoices: list[Invoice]
+    next_cursor: str | None
+    previous_cursor: str | None
+    count: int
+    count_is_capped: bool
+    filters: InvoiceFilters = field(default_factory=InvoiceFilters)
+
+
+def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[Invoice]:
+    invoices = Invoice.objects.filter(partner=partner)
+    today = partner.today()
+    if filters.tab == "overdue":
+        invoices = invoices.filter(status=InvoiceStatus.OPEN, due_date__lt=today)
+    elif filters.tab in InvoiceStatus.values:
+        invoices = invoices.filter(status=filters.tab)
+    if filters.customer_id:
+        invoices = invoices.filter(customer_id=filters.customer_id)
+    if filters.due_from:
+        invoices = invoices.filter(due_date__gte=filters.due_from)
+    if filters.due_to:
+        invoices = invoices.filter(due_date__lte=filters.due_to)
+    if filters.query.strip():
+        invoices = _search(partner, invoices, filters.query.strip())
+    return invoices
+
+
+def _search(partner: Partner, invoices: QuerySet[Invoice], query: str) -> QuerySet[Invoice]:
+    """By invoice number (prefix, any case: uses the invoice_number_upper index) or by the customer's
+    name, company or email (a small set of customers, then their invoices by index)."""
+    customers = Customer.objects.filter(partner=partner).filter(
+        Q(name__icontains=query) | Q(company__icontains=query) | Q(email__icontains=query)
+    )
+    return invoices.annotate(number_upper=Upper("number")).filter(
+        Q(number_upper__startswith=query.upper()) | Q(customer_id__in=customers.values("pk"))
+    )
+
+
+def _encode(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list | None:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        return None
+    return values if isinstance(values, list) and len(values) == 3 else None
+
+
+def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "") -> InvoicePage:
+    """One page of the list. A cursor is (direction, sort value, id) of the row to continue from."""
+    _, column, descending = SORTS.get(filters.sort, SORTS["-created"])
+    base = invoice_filtered(partner=partner, filters=filters)
+    decoded = _decode(cursor) if cursor else None
+    backwards = bool(decoded and decoded[0] == "prev")
+    seek_descending = descending != backwards
+    order = [f"-{column}", "-id"] if seek_descending else [column, "id"]
+    page = base.order_by(*order)
+    if decoded:
+        # A row comparison, (created_at, id) < (value, id): PostgreSQL seeks the (partner, column, id) index
+        # straight to it, where the equivalent OR of two conditions makes it scan.
+        _, value, last_id = decoded
+        seek = TupleLessThan if seek_descending else TupleGreaterThan
+        page = page.filter(seek(Tuple(F(column), F("id")), (value, last_id)))
+    rows = list(page.select_related("customer").only(*LIST_FIELDS)[: PAGE_SIZE + 1])
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    if backwards:
+        rows.reverse()
+    today = partner.today()
+    for row in rows:  # the status a person reads, computed once here rather than per row in the template
+        overdue = row.status == InvoiceStatus.OPEN and row.due_date < today
+        row.list_status = ("overdue", "Overdue") if overdue else (row.status, row.get_status_display())
+    at_start = not decoded or (backwards and not has_more)
+    next_exists = has_more if not backwards else True
+    # Counted in list order on purpose: the planner then uses the same index as the page itself.
+    count = base.order_by(*order)[: COUNT_CAP + 1].count()
+    return InvoicePage(
+        invoices=rows,
+        next_cursor=_encode(["next", getattr(rows[-1], column), rows[-1].pk])
+        if rows and next_exists
+        else None,
+        previous_cursor=_encode(["prev", getattr(rows[0], column), rows[0].pk])
+        if rows and not at_start
+        else None,
+        count=min(count, COUNT_CAP),
+        count_is_capped=count > COUNT_CAP,
+        filters=filters,
+    )
+
+
+def invoice_events(*, invoice: Invoice):
+    return invoice.events.select_related("actor").order_by("created_at", "id")
+
+
+def invoice_is_overdue(*, invoice: Invoice) -> bool:
+    return invoice.status == InvoiceStatus.OPEN and invoice.due_date < invoice.partner.today()

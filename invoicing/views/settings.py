@@ -1,0 +1,43 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+
+from invoicing.forms import InvoiceSettingsForm
+from invoicing.models import NumberKind
+from invoicing.numbering import number_format, number_peek, number_set_next
+from partners.models import Role
+from partners.permissions import partner_view
+
+
+@partner_view(write_role=Role.ADMIN)
+def invoicing_settings(request):
+    partner = request.partner
+    today = partner.today()
+    current_next = number_peek(partner=partner, kind=NumberKind.INVOICE, on_date=today)
+    form = InvoiceSettingsForm(request.POST or None, instance=partner, initial={"next_number": current_next})
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                form.save()
+                if form.cleaned_data["next_number"] != current_next:
+                    number_set_next(
+                        partner=partner,
+                        kind=NumberKind.INVOICE,
+                        on_date=today,
+                        next_value=form.cleaned_data["next_number"],
+                    )
+        except ValidationError as error:
+            form.add_error("next_number", error.message_dict.get("next_number", error.messages))
+        else:
+            messages.success(request, "Invoice settings saved.")
+            return redirect("settings_invoicing")
+    can_edit = request.membership.can_manage
+    if not can_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    year = today.year if partner.invoice_number_yearly_reset else 0
+    example = number_format(partner=partner, kind=NumberKind.INVOICE, year=year, value=current_next)
+    return render(
+        request, "invoicing/settings_invoicing.html", {"form": form, "can_edit": can_edit, "example": example}
+    )

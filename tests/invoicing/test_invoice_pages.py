@@ -1,0 +1,298 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope
+
+from customers.models import Customer
+from invoicing.models import Invoice, InvoiceStatus
+from partners.models import Role
+from tests.conftest import client_for, member_of
+from tests.factories.invoicing import customer_for, make_invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(partner, **overrides) -> dict:
+    data = {
+        "customer": "",
+        "customer_query": "",
+        "due_date": (partner.today() + datetime.timedelta(days=14)).isoformat(),
+        "currency": "USD",
+        "amount": "",
+        "memo": "",
+        "footer": "",
+        "payment_option": "charge_later",
+        "action": "create",
+    }
+    data.update(overrides)
+    return data
+
+
+def post_create(client, data):
+    return client.post(reverse("invoice_create"), data)
+
+
+def test_create_invoice_with_one_amount_for_an_existing_customer(owner_client, partner):
+    customer = customer_for(partner, name="Ada", company="Analytical Ltd")
+    response = post_create(
+        owner_client, form_data(partner, customer=customer.pk, amount="1,250.00", memo="October support")
+    )
+    assert response.status_code == 302
+    with scope(partner=partner):
+        invoice = Invoice.objects.get()
+        assert (invoice.status, invoice.number, invoice.total, invoice.amount_due) == (
+            "open",
+            "INV-0001",
+            125_000,
+            125_000,
+        )
+        assert invoice.lines.get().description == "October support"
+    detail = owner_client.get(response.url).content.decode()
+    assert "Invoice INV-0001" in detail
+    assert "$1,250.00" in detail
+
+
+def test_create_with_lines_and_a_new_customer_inline_saved_as_draft(owner_client, partner):
+    data = form_data(
+        partner,
+        new_customer_name="Grace Hopper",
+        new_customer_company="Navy Labs",
+        new_customer_email="Grace@Navy.example",
+        action="draft",
+    )
+    client_data = {
+        **data,
+        "line-description": ["Laptops", "Setup"],
+        "line-quantity": ["2", "1"],
+        "line-unit_price": ["999.99", "150"],
+        "line-tax_rate": ["8.25", "0"],
+    }
+    response = owner_client.post(reverse("invoice_create"), client_data)
+    assert response.status_code == 302
+    with scope(partner=partner):
+        customer = Customer.objects.get()
+        invoice = Invoice.objects.get()
+    assert (customer.name, customer.company, customer.email) == (
+        "Grace Hopper",
+        "Navy Labs",
+        "grace@navy.example",
+    )
+    assert invoice.status == InvoiceStatus.DRAFT
+    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (214_998, 16_500, 231_498)
+
+
+def test_every_rule_shows_next_to_its_field_and_what_was_typed_stays(owner_client, partner):
+    yesterday = (partner.today() - datetime.timedelta(days=1)).isoformat()
+    response = post_create(owner_client, form_data(partner, due_date=yesterday, amount="0", memo="Keep me"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Choose a customer, or add a new one." in body
+    assert 'value="0"' in body
+    assert "Keep me" in body
+    with scope(partner=partner):
+        assert not Invoice.objects.exists()
+
+
+def test_service_rules_are_shown_on_the_form_and_nothing_is_saved(owner_client, partner):
+    customer = customer_for(partner, name="Zed")
+    yesterday = (partner.today() - datetime.timedelta(days=1)).isoformat()
+    response = post_create(
+        owner_client, form_data(partner, customer=customer.pk, due_date=yesterday, amount="0")
+    )
+    body = response.content.decode()
+    assert "can&#x27;t be in the past" in body
+    assert "greater than zero" in body
+    assert 'value="0"' in body
+
+
+def test_a_charge_option_without_a_saved_method_names_the_customer_and_the_way_out(owner_client, partner):
+    customer = customer_for(partner, name="Zed", company="Zed Corp")
+    response = post_create(
+        owner_client, form_data(partner, customer=customer.pk, amount="10", payment_option="charge_now")
+    )
+    body = response.content.decode()
+    assert "Zed Corp has none" in body
+    assert "choose Email payment link" in body
+
+
+def test_an_inline_customer_is_not_created_when_the_invoice_is_refused(owner_client, partner):
+    post_create(
+        owner_client,
+        form_data(partner, new_customer_name="New", new_customer_email="new@example.com", amount=""),
+    )
+    with scope(partner=partner):
+        assert not Customer.objects.exists()
+
+
+def test_bad_line_values_are_reported_per_line(owner_client, partner):
+    customer = customer_for(partner)
+    data = {
+        **form_data(partner, customer=customer.pk),
+        "line-description": ["Thing"],
+        "line-quantity": ["two"],
+        "line-unit_price": ["1.999"],
+        "line-tax_rate": ["150"],
+    }
+    body = owner_client.post(reverse("invoice_create"), data).content.decode()
+    assert "Line 1: Enter a quantity" in body
+    assert "Line 1: USD amounts have at most 2 decimals." in body
+    assert "Line 1: The tax rate must be between 0 and 100%." in body
+    assert 'value="two"' in body
+
+
+def test_the_totals_preview_uses_the_same_rules(owner_client, partner):
+    params = {
+        "part": "totals",
+        "currency": "USD",
+        "line-description": ["A", "B"],
+        "line-quantity": ["1", "1"],
+        "line-unit_price": ["0.10", "0.10"],
+        "line-tax_rate": ["5", "5"],
+    }
+    body = owner_client.get(
+        reverse("invoice_form_preview"), params, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "$0.20" in body  # subtotal
+    assert "$0.02" in body  # tax rounded per line: 0.005 -> 0.01 twice
+    assert "$0.22" in body
+
+
+def test_customer_search_as_you_type_in_the_form(owner_client, partner):
+    customer_for(partner, name="Alice Jones", email="alice@acme.example")
+    customer_for(partner, name="Bob Smith", email="bob@other.example")
+    body = owner_client.get(
+        reverse("invoice_form_preview"), {"part": "results", "customer_query": "acme"}
+    ).content.decode()
+    assert "Alice Jones" in body
+    assert "Bob Smith" not in body
+
+
+def test_list_tabs_search_and_overdue(owner_client, partner):
+    alice = customer_for(partner, name="Alice Jones")
+    open_invoice = make_invoice(partner, customer=alice)
+    draft = make_invoice(partner, finalize=False)
+    with scope(partner=partner):
+        Invoice.objects.filter(pk=open_invoice.pk).update(
+            due_date=partner.today() - datetime.timedelta(days=3)
+        )
+    overdue = owner_client.get(reverse("invoice_list"), {"tab": "overdue"}).content.decode()
+    assert "INV-0001" in overdue
+    assert "Overdue" in overdue
+    drafts = owner_client.get(reverse("invoice_list"), {"tab": "draft"}).content.decode()
+    assert f'href="/invoices/{draft.pk}/"' in drafts
+    assert "INV-0001" not in drafts
+    by_name = owner_client.get(reverse("invoice_list"), {"q": "alice"}).content.decode()
+    assert "INV-0001" in by_name
+    by_number = owner_client.get(reverse("invoice_list"), {"q": "inv-00"}).content.decode()
+    assert "INV-0001" in by_number
+    assert "No invoices match" in owner_client.get(reverse("invoice_list"), {"q": "zzz"}).content.decode()
+
+
+def test_list_pages_forward_and_back_without_counting_everything(owner_client, partner):
+    customer = customer_for(partner)
+    for _ in range(55):
+        make_invoice(partner, customer=customer)
+    first = owner_client.get(reverse("invoice_list"))
+    assert first.context["page"].count == 55
+    assert len(first.context["page"].invoices) == 50
+    second = owner_client.get(reverse("invoice_list"), {"cursor": first.context["page"].next_cursor})
+    numbers = [invoice.number for invoice in second.context["page"].invoices]
+    assert numbers == [f"INV-{n:04d}" for n in range(5, 0, -1)]
+    back = owner_client.get(reverse("invoice_list"), {"cursor": second.context["page"].previous_cursor})
+    assert [i.number for i in back.context["page"].invoices] == [
+        i.number for i in first.context["page"].invoices
+    ]
+
+
+def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partner):
+    make_invoice(partner, due_in_days=5)
+    make_invoice(partner, due_in_days=40)
+    soon = (partner.today() + datetime.timedelta(days=10)).isoformat()
+    page = owner_client.get(reverse("invoice_list"), {"due_to": soon}).context["page"]
+    assert [i.number for i in page.invoices] == ["INV-0001"]
+    response = owner_client.get(
+        reverse("invoice_list"), {"due_to": "31/02/2026", "cursor": "!!garbage", "sort": "evil"}
+    )
+    assert response.status_code == 200
+    assert "Enter dates as YYYY-MM-DD" in response.content.decode()
+
+
+def test_detail_actions_finalize_pay_credit_void(owner_client, partner):
+    draft = make_invoice(partner, finalize=False, lines=[("Work", "1", 10_000, "0")])
+    url = reverse("invoice_detail", kwargs={"invoice_id": draft.pk})
+    owner_client.post(reverse("invoice_finalize", kwargs={"invoice_id": draft.pk}))
+    body = owner_client.get(url).content.decode()
+    assert "Invoice INV-0001" in body
+    response = owner_client.post(
+        reverse("invoice_record_payment", kwargs={"invoice_id": draft.pk}),
+        {
+            "amount": "200.00",
+            "method": "check",
+            "received_on": partner.today().isoformat(),
+            "reference": "#1001",
+        },
+    )
+    assert "That is more than the $100.00 still due." in response.content.decode()
+    owner_client.post(
+        reverse("invoice_record_payment", kwargs={"invoice_id": draft.pk}),
+        {"amount": "40", "method": "check", "received_on": partner.today().isoformat(), "reference": "#1001"},
+    )
+    owner_client.post(
+        reverse("invoice_credit_note", kwargs={"invoice_id": draft.pk}),
+        {"amount": "10", "reason": "Discount"},
+    )
+    body = owner_client.get(url).content.decode()
+    assert "$40.00" in body  # paid
+    assert "$50.00" in body  # due
+    assert "CN-0001" in body
+    assert "Payment recorded" in body  # the timeline
+    response = owner_client.post(reverse("invoice_void", kwargs={"invoice_id": draft.pk}), follow=True)
+    assert "This invoice has payments" in response.content.decode()
+
+
+def test_members_create_but_read_only_people_cannot(partner):
+    reader = client_for(member_of(partner, Role.READ_ONLY).user)
+    customer = customer_for(partner)
+    assert post_create(reader, form_data(partner, customer=customer.pk, amount="5")).status_code == 403
+    member = client_for(member_of(partner, Role.MEMBER).user)
+    assert post_create(member, form_data(partner, customer=customer.pk, amount="5")).status_code == 302
+
+
+def test_another_partners_customer_id_cannot_be_invoiced(owner_client, partner, other_partner):
+    stranger = customer_for(other_partner)
+    response = post_create(owner_client, form_data(partner, customer=stranger.pk, amount="5"))
+    assert response.status_code == 200
+    assert "Choose a customer" in response.content.decode()
+
+
+def test_invoice_settings_number_scheme_and_terms(owner_client, partner):
+    data = {
+        "payment_terms_days": "15",
+        "default_memo": "Thank you",
+        "default_footer": "Bank: 123",
+        "invoice_number_prefix": "NW-",
+        "invoice_number_padding": "5",
+        "credit_note_prefix": "CR-",
+        "next_number": "100",
+    }
+    assert owner_client.post(reverse("settings_invoicing"), data).status_code == 302
+    page = owner_client.get(reverse("settings_invoicing")).content.decode()
+    assert "NW-00100" in page
+    form_page = owner_client.get(reverse("invoice_create")).content.decode()
+    assert "Thank you" in form_page
+    assert (partner.today() + datetime.timedelta(days=15)).isoformat() in form_page
+    response = owner_client.post(reverse("settings_invoicing"), {**data, "next_number": "5"})
+    assert "can only go up" in response.content.decode()
+    response = owner_client.post(reverse("settings_invoicing"), {**data, "invoice_number_prefix": "N W"})
+    assert "without spaces" in response.content.decode()
+
+
+def test_create_invoice_from_a_customer_page_starts_with_that_customer(owner_client, partner, other_partner):
+    customer = customer_for(partner, name="Prefilled Person")
+    body = owner_client.get(reverse("invoice_create"), {"customer": customer.pk}).content.decode()
+    assert "Prefilled Person" in body
+    assert f'name="customer" value="{customer.pk}"' in body
+    stranger = customer_for(other_partner, name="Stranger Danger")
+    body = owner_client.get(reverse("invoice_create"), {"customer": stranger.pk}).content.decode()
+    assert "Stranger Danger" not in body

@@ -1,0 +1,410 @@
+"""Invoice PDFs: what the customer reads in them, that each version is drawn once, that rendering never
+reaches the network, and that only the invoice's own partner can download it.
+
+Text and page counts come from poppler's `pdftotext` and `pdfinfo` (Debian's poppler-utils).
+"""
+
+import datetime
+import io
+import os
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django_scopes import scope
+from PIL import Image
+
+from customers.models import Customer
+from invoicing import pdf
+from invoicing.models import Invoice, InvoicePdf
+from invoicing.services import (
+    InvoiceInput,
+    LineInput,
+    credit_note_create,
+    invoice_apply_payment,
+    invoice_create,
+    invoice_update_memo,
+    invoice_void,
+)
+from partners.models import Role
+from partners.services import partner_set_logo
+from tests.conftest import client_for, member_of
+
+pytestmark = pytest.mark.django_db
+POPPLER_TOOLS = ("pdftotext", "pdfinfo", "pdfimages", "pdffonts")
+
+
+@pytest.fixture(autouse=True)
+def _poppler():
+    if all(shutil.which(tool) for tool in POPPLER_TOOLS):
+        return
+    message = f"poppler-utils ({', '.join(POPPLER_TOOLS)}) is missing: apt-get install poppler-utils"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def customer(partner):
+    with scope(partner=partner):
+        return Customer.objects.create(
+            partner=partner,
+            name="Ada Lovelace",
+            company="Analytical Engines Ltd",
+            email="ada@engines.example",
+            address_line1="12 Babbage Street",
+            city="London",
+            postal_code="EC1A 1BB",
+            country="GB",
+        )
+
+
+def line(description="Managed backup, per device", quantity="2", unit_price=12500, tax_rate="8.25"):
+    return LineInput(
+        description=description,
+        quantity=Decimal(quantity),
+        unit_price=unit_price,
+        tax_rate=Decimal(tax_rate),
+    )
+
+
+def make_invoice(partner, customer, *, lines=None, currency="USD", memo="", finalize=True):
+    data = InvoiceInput(
+        customer=customer,
+        due_date=partner.today() + datetime.timedelta(days=30),
+        currency=currency,
+        lines=lines or [line()],
+        memo=memo,
+        footer="Thank you for your business. Bank transfer: ACME Bank 000-111.",
+    )
+    with scope(partner=partner):
+        return invoice_create(partner=partner, data=data, created_by=None, finalize=finalize)
+
+
+def poppler(tool: str, content: bytes, tmp_path, *options: str, output: tuple[str, ...] = ()) -> str:
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(content)
+    command = [tool, *options, str(path), *output]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def text_of(content: bytes, tmp_path) -> str:
+    return poppler("pdftotext", content, tmp_path, "-layout", output=("-",))
+
+
+def pages_of(content: bytes, tmp_path) -> int:
+    info = poppler("pdfinfo", content, tmp_path)
+    return int(next(row.split()[1] for row in info.splitlines() if row.startswith("Pages:")))
+
+
+def test_the_pdf_shows_number_customer_lines_and_amounts(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer, memo="Thanks for the quick turnaround.")
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert content.startswith(b"%PDF-")
+    assert content.rstrip().endswith(b"%%EOF")
+    text = text_of(content, tmp_path)
+    due = pdf.format_date(invoice.due_date)
+    for expected in (
+        invoice.number,
+        "Analytical Engines Ltd",
+        "Ada Lovelace",
+        partner.name,
+        "Managed backup, per device",
+        "$125.00",  # unit price
+        "$250.00",  # line amount and subtotal
+        "8.25%",
+        "$20.63",  # tax, rounded half-up
+        "$270.63",  # total and amount due
+        f"$270.63 due {due}",
+        "Thanks for the quick turnaround.",
+        "Thank you for your business.",
+    ):
+        assert expected in text, expected
+    assert "DRAFT" not in text.upper()
+    assert pages_of(content, tmp_path) == 1
+
+
+def test_the_text_is_set_in_the_fonts_shipped_with_the_app(partner, customer, tmp_path):
+    """Only the @font-face family from static/fonts/ is used and embedded, never a system fallback."""
+    content = pdf.invoice_pdf_render(invoice=make_invoice(partner, customer))
+
+    rows = poppler("pdffonts", content, tmp_path).splitlines()[2:]
+    fonts = {row.split()[0].split("+", 1)[-1]: row.split()[-5] for row in rows}
+    assert fonts == {"Invoice-Sans": "yes", "Invoice-Sans-Bold": "yes"}  # name: embedded
+
+
+def test_dates_read_like_nov_21_2026():
+    assert pdf.format_date(datetime.date(2026, 11, 21)) == "Nov 21, 2026"
+    assert pdf.format_date(datetime.date(2026, 3, 5)) == "Mar 5, 2026"
+
+
+def test_ten_lines_fit_on_one_page(partner, customer, tmp_path):
+    lines = [line(f"Service item {n}: monthly support retainer", "1.5", 9900 + n) for n in range(10)]
+    invoice = make_invoice(partner, customer, lines=lines)
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert pages_of(content, tmp_path) == 1
+    text = text_of(content, tmp_path)
+    assert "Service item 0" in text
+    assert "Service item 9" in text
+
+
+def test_a_draft_says_draft_and_shows_the_customer_as_they_are_now(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer, finalize=False)
+    customer.company = "Difference Engines plc"
+    customer.save(update_fields=["company"])
+
+    text = text_of(pdf.invoice_pdf_get(invoice=invoice), tmp_path)
+
+    assert "DRAFT" in text
+    assert "Draft invoice" in text
+    assert "Difference Engines plc" in text
+    assert not InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice).exists()
+
+
+def test_an_issued_invoice_keeps_the_parties_it_was_issued_to(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer)
+    customer.company = "Difference Engines plc"
+    customer.save(update_fields=["company"])
+    partner.name = "Renamed After Issue LLC"
+    partner.save(update_fields=["name"])
+    invoice = Invoice.objects.with_scopes_disabled().select_related("partner", "customer").get(pk=invoice.pk)
+
+    text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    assert "Analytical Engines Ltd" in text
+    assert "Northwind IT" in text
+    assert "Difference Engines plc" not in text
+    assert "Renamed After Issue LLC" not in text
+
+
+def test_paid_and_void_invoices_carry_a_stamp(partner, customer, tmp_path):
+    paid = make_invoice(partner, customer)
+    void = make_invoice(partner, customer)
+    with scope(partner=partner):
+        paid = invoice_apply_payment(invoice=paid, amount=paid.total, actor=None, message="Bank transfer")
+        void = invoice_void(invoice=void, actor=None)
+
+    paid_text = text_of(pdf.invoice_pdf_render(invoice=paid), tmp_path)
+    assert "PAID" in paid_text
+    assert "$270.63 paid on" in paid_text
+    void_text = text_of(pdf.invoice_pdf_render(invoice=void), tmp_path)
+    assert "VOID" in void_text
+    assert "nothing is due" in void_text
+
+
+def test_credits_and_payments_reduce_the_amount_due(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer)
+    with scope(partner=partner):
+        invoice = invoice_apply_payment(invoice=invoice, amount=10000, actor=None, message="Cheque")
+        credit_note_create(invoice=invoice, amount=5000, reason="Goodwill", actor=None)
+        invoice.refresh_from_db()
+
+    text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    assert "Amount paid" in text
+    assert "$100.00" in text
+    assert "Credits" in text
+    assert "$50.00" in text
+    assert "$120.63 due" in text
+
+
+@pytest.mark.parametrize(
+    ("currency", "unit_price", "expected"),
+    [("JPY", 12500, ["¥12,500", "¥25,000"]), ("KWD", 12500, ["KWD 12.500", "KWD 25.000"])],
+)
+def test_amounts_use_the_currencys_decimals(partner, customer, tmp_path, currency, unit_price, expected):
+    invoice = make_invoice(partner, customer, currency=currency, lines=[line(unit_price=unit_price)])
+
+    text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    for amount in expected:
+        assert amount in text
+
+
+def test_each_version_is_rendered_once(partner, customer, monkeypatch, tmp_path):
+    invoice = make_invoice(partner, customer)
+    first = pdf.invoice_pdf_get(invoice=invoice)
+
+    def must_not_render(**kwargs):
+        raise AssertionError("rendered again although this version is stored")
+
+    monkeypatch.setattr(pdf, "invoice_pdf_render", must_not_render)
+    assert pdf.invoice_pdf_get(invoice=invoice) == first
+    assert InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice).count() == 1
+
+
+def test_a_new_version_renders_a_new_pdf_and_drops_the_old(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer, memo="First memo.")
+    pdf.invoice_pdf_get(invoice=invoice)
+    with scope(partner=partner):
+        invoice = invoice_update_memo(invoice=invoice, memo="Second memo, after the call.", actor=None)
+
+    text = text_of(pdf.invoice_pdf_get(invoice=invoice), tmp_path)
+
+    assert "Second memo, after the call." in text
+    assert "First memo." not in text
+    stored = InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice)
+    assert list(stored.values_list("version", flat=True)) == [invoice.version]
+
+
+def test_a_version_stored_meanwhile_by_another_request_is_served(partner, customer, monkeypatch):
+    """Two first downloads at once: the loser of the unique constraint serves the winner's copy."""
+    invoice = make_invoice(partner, customer)
+    winner = b"%PDF-1.7 stored by the other request"
+    real_render = pdf.invoice_pdf_render
+
+    def render_while_another_request_stores(**kwargs):
+        InvoicePdf.objects.with_scopes_disabled().create(
+            partner=partner, invoice=invoice, version=invoice.version, content=winner
+        )
+        return real_render(**kwargs)
+
+    monkeypatch.setattr(pdf, "invoice_pdf_render", render_while_another_request_stores)
+
+    assert pdf.invoice_pdf_get(invoice=invoice) == winner
+    assert InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice).count() == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/x.png",
+        "https://example.com/font.ttf",
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        f"{pdf.FONTS_DIR.as_uri()}/../../manage.py",
+    ],
+)
+def test_the_fetcher_refuses_anything_but_the_apps_fonts(url):
+    with pytest.raises(pdf.RemoteFetchRefused):
+        pdf.LocalOnlyFetcher().fetch(url)
+
+
+def test_the_fetcher_serves_the_shipped_fonts_and_inline_images():
+    fetcher = pdf.LocalOnlyFetcher()
+    font = fetcher.fetch((pdf.FONTS_DIR / "DejaVuSans.ttf").as_uri())
+    assert font.read(4) == b"\x00\x01\x00\x00"  # a TrueType font
+    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+
+
+def test_markup_in_a_memo_is_printed_as_text_and_nothing_is_fetched(partner, customer, monkeypatch, tmp_path):
+    invoice = make_invoice(partner, customer, memo='See <img src="http://example.com/x.png"> here')
+    fetched = []
+    real_fetch = pdf.LocalOnlyFetcher.fetch
+
+    def recording_fetch(self, url, headers=None):
+        fetched.append(url)
+        return real_fetch(self, url, headers)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the PDF renderer opened a network connection")
+
+    monkeypatch.setattr(pdf.LocalOnlyFetcher, "fetch", recording_fetch)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    monkeypatch.setattr("socket.socket.connect", no_network)
+
+    text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    assert '<img src="http://example.com/x.png">' in text
+    assert not [url for url in fetched if not url.startswith(("data:", pdf.FONTS_DIR.as_uri()))]
+
+
+def png(width: int, height: int) -> bytes:
+    output = io.BytesIO()
+    Image.new("RGB", (width, height), "#1f4e8c").save(output, format="PNG")
+    return output.getvalue()
+
+
+def embedded_image_sizes(content: bytes, tmp_path) -> list[list[str]]:
+    rows = poppler("pdfimages", content, tmp_path, "-list").splitlines()[2:]
+    return [row.split()[3:5] for row in rows]  # width, height in pixels
+
+
+def test_the_partners_logo_is_embedded(partner, customer, tmp_path):
+    partner_set_logo(partner=partner, data=png(120, 40), content_type="image/png")
+    invoice = make_invoice(partner, customer)
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert embedded_image_sizes(content, tmp_path) == [["120", "40"]]
+    assert partner.name not in text_of(content, tmp_path).splitlines()[0]  # the logo stands in for the name
+
+
+def test_a_huge_logo_is_scaled_down_before_it_is_embedded(partner, customer, tmp_path):
+    partner_set_logo(partner=partner, data=png(3600, 1200), content_type="image/png")
+    invoice = make_invoice(partner, customer)
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert embedded_image_sizes(content, tmp_path) == [["528", "176"]]
+    assert len(content) < 100_000
+
+
+def test_an_unreadable_logo_prints_the_business_name(partner, customer, tmp_path):
+    partner_set_logo(partner=partner, data=b"not an image", content_type="image/png")
+    invoice = make_invoice(partner, customer)
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert embedded_image_sizes(content, tmp_path) == []
+    assert partner.name in text_of(content, tmp_path)
+
+
+def test_the_pay_link_appears_once_the_portal_gives_one(partner, customer, monkeypatch, tmp_path):
+    invoice = make_invoice(partner, customer)
+    assert "Pay online" not in text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    monkeypatch.setattr(pdf, "invoice_pay_url", lambda invoice: "https://pay.example/i/abc123")
+    text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    assert "Pay online: https://pay.example/i/abc123" in text
+
+
+def test_the_owner_downloads_the_pdf(partner, customer, owner, tmp_path):
+    invoice = make_invoice(partner, customer)
+
+    response = client_for(owner).get(reverse("invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="{invoice.number}.pdf"'
+    assert invoice.number in text_of(response.content, tmp_path)
+
+
+def test_a_draft_downloads_under_its_id(partner, customer, owner):
+    invoice = make_invoice(partner, customer, finalize=False)
+
+    response = client_for(owner).get(reverse("invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="draft-{invoice.pk}.pdf"'
+
+
+def test_another_partners_invoice_is_not_found(partner, customer, other_owner):
+    invoice = make_invoice(partner, customer)
+
+    response = client_for(other_owner).get(reverse("invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 404
+    assert not InvoicePdf.objects.with_scopes_disabled().exists()
+
+
+def test_a_read_only_member_may_download(partner, customer):
+    invoice = make_invoice(partner, customer)
+    reader = member_of(partner, Role.READ_ONLY).user
+
+    response = client_for(reader).get(reverse("invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 200
+
+
+def test_a_very_light_brand_colour_keeps_headings_readable():
+    assert pdf._brand_colours("#ffee00")["ink"] == "#1b1f24"
+    assert pdf._brand_colours("#1f4e8c") == {"accent": "#1f4e8c", "ink": "#1f4e8c"}
+    assert pdf._brand_colours("red; } body { display: none")["accent"] == pdf.DEFAULT_BRAND_COLOUR
