@@ -78,7 +78,7 @@ with psycopg.connect(sys.argv[1], autocommit=True, connect_timeout=5) as conn:
 EOF
 }
 
-fetch() {  # GET a path from the smoke web process; prints "<status> <first 300 bytes of the body>"
+fetch() {  # GET a path from the smoke web process; prints "<status> <first 300 bytes of the body>" on one line
     "$PY" - "$BASE_URL$1" <<'EOF'
 import sys
 import urllib.error
@@ -86,9 +86,9 @@ import urllib.request
 
 try:
     with urllib.request.urlopen(sys.argv[1], timeout=5) as response:
-        print(response.status, response.read(300).decode(errors="replace"))
+        print(response.status, response.read(300).decode(errors="replace").replace("\n", " "))
 except urllib.error.HTTPError as error:
-    print(error.code, error.read(300).decode(errors="replace"))
+    print(error.code, error.read(300).decode(errors="replace").replace("\n", " "))
 except OSError as error:
     print(0, error)
 EOF
