@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from customers.models import Customer
+from customers.services import EDITABLE_FIELDS
+from partners.forms import CountryCodeField
 
 
 class EmailListField(forms.CharField):
@@ -42,34 +44,13 @@ class CustomerForm(forms.ModelForm):
         required=False,
         help_text="Also sent invoices and reminders. One per line, or separated by commas.",
     )
-    # Longer than the stored code so that "United States" gets the helpful message, not "at most 2".
-    country = forms.CharField(max_length=60, required=False, help_text="Two-letter code, e.g. US.")
+    country = CountryCodeField()
 
     class Meta:
         model = Customer
-        fields = [
-            "name",
-            "company",
-            "email",
-            "cc_emails",
-            "phone",
-            "tax_id",
-            "address_line1",
-            "address_line2",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "notes",
-        ]
+        fields = list(EDITABLE_FIELDS)
         widgets = {
             "email": forms.EmailInput(attrs={"autocomplete": "off"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"email": "Invoices, receipts and reminders go here."}
-
-    def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip().upper()
-        if country and (len(country) != 2 or not country.isalpha()):
-            raise ValidationError("Use the two-letter country code, e.g. US, GB or DE.")
-        return country

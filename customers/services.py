@@ -9,22 +9,20 @@ from django.utils import timezone
 from customers.models import Customer
 from partners.models import Partner
 
-EDITABLE_FIELDS = frozenset(
-    {
-        "name",
-        "company",
-        "email",
-        "cc_emails",
-        "phone",
-        "tax_id",
-        "address_line1",
-        "address_line2",
-        "city",
-        "region",
-        "postal_code",
-        "country",
-        "notes",
-    }
+EDITABLE_FIELDS = (
+    "name",
+    "company",
+    "email",
+    "cc_emails",
+    "phone",
+    "tax_id",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "notes",
 )
 UNIQUE_EMAIL_CONSTRAINT = "customer_unique_email_per_partner"
 
@@ -64,7 +62,7 @@ def _set_archived_at(customer: Customer, value: datetime | None) -> Customer:
 
 
 def _apply(customer: Customer, data: dict) -> list[str]:
-    unknown = set(data) - EDITABLE_FIELDS
+    unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable customer fields: {', '.join(sorted(unknown))}")
     for field, value in data.items():

@@ -11,6 +11,23 @@ from partners.services import logo_validate
 SIGN_IN_SCOPE = "sign-in"
 
 
+class CountryCodeField(forms.CharField):
+    """A two-letter country code. Accepts longer input so "United States" gets this message, not
+    "at most 2 characters"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 60)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Two-letter code, e.g. US.")
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> str:
+        country = super().clean(value).strip().upper()
+        if country and (len(country) != 2 or not country.isalpha()):
+            raise ValidationError("Use the two-letter country code, e.g. US, GB or DE.")
+        return country
+
+
 class SignInForm(AuthenticationForm):
     """Email + password, limited per address and per client IP so guessing is slow from anywhere."""
 
@@ -50,8 +67,7 @@ class PartnerDetailsForm(forms.ModelForm):
     )
     remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
     website = forms.URLField(required=False, assume_scheme="https")
-    # Longer than the stored code so that "United States" gets the helpful message, not "at most 2".
-    country = forms.CharField(max_length=60, required=False, help_text="Two-letter code, e.g. US.")
+    country = CountryCodeField()
 
     class Meta:
         model = Partner
@@ -75,12 +91,6 @@ class PartnerDetailsForm(forms.ModelForm):
         ]
         widgets = {"brand_colour": forms.TextInput(attrs={"type": "color"})}
         help_texts = {"brand_colour": "Buttons and headings on your invoices and pay page use it."}
-
-    def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip().upper()
-        if country and (len(country) != 2 or not country.isalpha()):
-            raise ValidationError("Use the two-letter country code, e.g. US, GB or DE.")
-        return country
 
     def clean_logo_upload(self):
         upload = self.cleaned_data.get("logo_upload")
