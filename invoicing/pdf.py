@@ -30,6 +30,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from invoicing.models import Invoice, InvoicePdf, InvoiceStatus
 from invoicing.money import format_money
+from invoicing.services import buyer_details, seller_details
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 FONTS_DIR = STATIC_DIR / "fonts"
@@ -166,33 +167,11 @@ def _headline(invoice: Invoice) -> str:
 
 def _seller(invoice: Invoice) -> dict:
     """The frozen copy for an issued invoice; the partner as it is now for a draft."""
-    if invoice.seller:
-        return invoice.seller
-    partner = invoice.partner
-    return {
-        "name": partner.name,
-        "legal_name": partner.legal_name,
-        "email": partner.email,
-        "phone": partner.phone,
-        "tax_id": partner.tax_id,
-        "address_lines": partner.address_lines,
-        "brand_colour": partner.brand_colour,
-    }
+    return invoice.seller or seller_details(invoice.partner)
 
 
 def _buyer(invoice: Invoice) -> dict:
-    if invoice.buyer:
-        return invoice.buyer
-    customer = invoice.customer
-    return {
-        "name": customer.name,
-        "company": customer.company,
-        "display_name": customer.display_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "tax_id": customer.tax_id,
-        "address_lines": customer.address_lines,
-    }
+    return invoice.buyer or buyer_details(invoice.customer)
 
 
 def _brand_colours(colour: str | None) -> dict:

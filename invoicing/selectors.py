@@ -10,6 +10,7 @@ import datetime
 import json
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Upper
@@ -100,19 +101,24 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list | None:
+def _decode(cursor: str, column: str) -> list | None:
+    """(direction, value, id) from a cursor, or None for anything that was not made by _encode."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
+        direction, value, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if direction not in ("next", "prev") or value is None or not isinstance(last_id, int):
+            return None
+        if not 0 < last_id < 2**63:
+            return None
+        return [direction, Invoice._meta.get_field(column).to_python(value), int(last_id)]
+    except (ValueError, TypeError, ValidationError):
         return None
-    return values if isinstance(values, list) and len(values) == 3 else None
 
 
 def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "") -> InvoicePage:
     """One page of the list. A cursor is (direction, sort value, id) of the row to continue from."""
     _, column, descending = SORTS.get(filters.sort, SORTS["-created"])
     base = invoice_filtered(partner=partner, filters=filters)
-    decoded = _decode(cursor) if cursor else None
+    decoded = _decode(cursor, column) if cursor else None
     backwards = bool(decoded and decoded[0] == "prev")
     seek_descending = descending != backwards
     order = [f"-{column}", "-id"] if seek_descending else [column, "id"]

@@ -87,6 +87,8 @@ def invoice_validate(*, partner: Partner, data: InvoiceInput) -> None:
     totals = _totals(data.lines)
     if not data.lines or totals.total <= 0:
         errors["amount"] = "The amount must be greater than zero."
+    elif totals.total >= money.MAX_AMOUNT_MINOR:
+        errors["amount"] = "That total is too large for one invoice."
     if data.payment_option in OPTIONS_NEEDING_A_METHOD and "customer" not in errors:
         method_error = _payment_method_error(data)
         if method_error:
@@ -202,6 +204,15 @@ def _party_snapshot(party) -> dict:
     }
 
 
+def seller_details(partner: Partner) -> dict:
+    """What an invoice shows about the seller: frozen into the invoice at finalization."""
+    return _party_snapshot(partner) | {"brand_colour": partner.brand_colour}
+
+
+def buyer_details(customer: Customer) -> dict:
+    return _party_snapshot(customer) | {"display_name": customer.display_name}
+
+
 @transaction.atomic
 def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
     """Issue a draft: give it the next number, copy seller and buyer, and freeze it."""
@@ -215,8 +226,8 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
     if invoice.total <= 0:
         raise ValidationError({"amount": "The amount must be greater than zero."})
     invoice.number = number_take(partner=partner, kind=NumberKind.INVOICE, on_date=today)
-    invoice.seller = _party_snapshot(partner) | {"brand_colour": partner.brand_colour}
-    invoice.buyer = _party_snapshot(invoice.customer) | {"display_name": invoice.customer.display_name}
+    invoice.seller = seller_details(partner)
+    invoice.buyer = buyer_details(invoice.customer)
     invoice.status = InvoiceStatus.OPEN
     invoice.issue_date = today
     invoice.finalized_at = timezone.now()

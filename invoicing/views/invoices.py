@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
-from customers.selectors import customer_get, customer_list
+from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
 from invoicing import money, selectors, services
 from invoicing.forms import (
@@ -27,7 +27,6 @@ from invoicing.forms import (
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
-from payments.models import PaymentMethod
 from payments.services import payment_record_offline
 
 CUSTOMER_RESULTS = 8
@@ -67,9 +66,7 @@ def invoice_list(request):
         "tabs": selectors.TABS,
         "sorts": selectors.SORTS,
         "today": request.partner.today(),
-        "filter_customer": Customer.objects.filter(pk=filters.customer_id).first()
-        if filters.customer_id
-        else None,
+        "filter_customer": _customer_or_none(request, filters.customer_id),
         "bad_dates": any(params.get(k) and not _parse_date(params.get(k)) for k in ("due_from", "due_to")),
     }
     template = (
@@ -118,15 +115,18 @@ def _initial_lines(invoice: Invoice | None) -> list[dict]:
     return lines
 
 
-def _selected_customer(request, form: InvoiceForm) -> Customer | None:
-    raw = form.data.get("customer") if form.is_bound else form.initial.get("customer")
-    customer_id = _parse_int(str(raw)) if raw else None
+def _customer_or_none(request, customer_id: int | None) -> Customer | None:
     if customer_id is None:
         return None
     try:
         return customer_get(partner=request.partner, customer_id=customer_id)
     except Http404:
         return None
+
+
+def _selected_customer(request, form: InvoiceForm) -> Customer | None:
+    raw = form.data.get("customer") if form.is_bound else form.initial.get("customer")
+    return _customer_or_none(request, _parse_int(str(raw)) if raw else None)
 
 
 def _form_context(
@@ -153,7 +153,7 @@ def _form_context(
 def _methods(customer: Customer | None):
     if customer is None:
         return []
-    return list(PaymentMethod.objects.filter(customer=customer, removed_at=None))
+    return list(customer_payment_methods(customer=customer))
 
 
 def _preview_totals(form: InvoiceForm, lines: list[dict], partner) -> dict:
@@ -224,9 +224,7 @@ def _invoice_input(request, form: InvoiceForm) -> InvoiceInput:
         lines = []
     method = None
     if cleaned.get("payment_method"):
-        method = PaymentMethod.objects.filter(
-            customer=customer, pk=cleaned["payment_method"], removed_at=None
-        ).first()
+        method = customer_payment_methods(customer=customer).filter(pk=cleaned["payment_method"]).first()
     return InvoiceInput(
         customer=customer,
         due_date=cleaned["due_date"],

@@ -296,3 +296,37 @@ def test_create_invoice_from_a_customer_page_starts_with_that_customer(owner_cli
     stranger = customer_for(other_partner, name="Stranger Danger")
     body = owner_client.get(reverse("invoice_create"), {"customer": stranger.pk}).content.decode()
     assert "Stranger Danger" not in body
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["next", "not-a-date", "x"],
+        ["prev", None, None],
+        ["next", 5, 5],
+        ["next", "2026-01-01", "1; DROP"],
+        ["next", "2026-01-01", 10**30],
+    ],
+)
+def test_a_tampered_cursor_shows_the_first_page_not_an_error(owner_client, partner, values):
+    import base64
+    import json
+
+    make_invoice(partner)
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+    response = owner_client.get(reverse("invoice_list"), {"cursor": cursor, "sort": "due"})
+    assert response.status_code == 200
+
+
+def test_an_absurd_total_is_refused_in_words_not_a_database_error(owner_client, partner):
+    customer = customer_for(partner)
+    data = {
+        **form_data(partner, customer=customer.pk),
+        "line-description": ["Everything"],
+        "line-quantity": ["999999999"],
+        "line-unit_price": ["99999999999.99"],
+        "line-tax_rate": ["100"],
+    }
+    response = owner_client.post(reverse("invoice_create"), data)
+    assert response.status_code == 200
+    assert "too large for one invoice" in response.content.decode()
