@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from config import health
 from invoicing.views.settings import invoicing_settings
+from payments.views import gateway_webhook
 
 admin.site.site_header = "Invoicing platform admin"
 admin.site.site_title = "Platform admin"
@@ -15,5 +16,6 @@ urlpatterns = [
     path("invoices/", include("invoicing.urls")),
     path("recurring/", include("invoicing.recurring_urls")),
     path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
+    path("webhooks/payments/", gateway_webhook, name="gateway_webhook"),
     path("", include("partners.urls")),
 ]

@@ -23,6 +23,12 @@ class Customer(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True)
     notes = models.TextField(blank=True, help_text="Only your team sees notes.")
+    autopay = models.BooleanField(
+        "Auto-Pay",
+        default=False,
+        db_default=False,
+        help_text="New invoices default to Charge on due date, charged to the default payment method.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -59,6 +59,16 @@ class Invoice(models.Model):
     amount_paid = models.BigIntegerField(default=0)
     amount_credited = models.BigIntegerField(default=0)
     amount_due = models.BigIntegerField(default=0)
+    amount_refunded = models.BigIntegerField(default=0, db_default=0)
+    credit_applied = models.BigIntegerField(
+        default=0, db_default=0, help_text="Paid from the customer's credit balance."
+    )
+
+    # Automatic collection: when the due-date job should next charge, and whether it gave up.
+    next_charge_at = models.DateTimeField(null=True, blank=True)
+    collection_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Automatic charging stopped (hard decline or retries used up)."
+    )
 
     # Copied at finalization so a later change to the partner or customer never rewrites an issued invoice.
     seller = models.JSONField(default=dict, blank=True)
@@ -83,7 +93,12 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(
-                    amount_paid__gte=0, amount_credited__gte=0, amount_due__gte=0, total__gte=0
+                    amount_paid__gte=0,
+                    amount_credited__gte=0,
+                    amount_due__gte=0,
+                    total__gte=0,
+                    amount_refunded__gte=0,
+                    credit_applied__gte=0,
                 ),
                 name="invoice_amounts_not_negative",
             ),
@@ -97,6 +112,11 @@ class Invoice(models.Model):
             models.Index(fields=["partner", "due_date", "id"], name="invoice_list_due"),
             models.Index(fields=["partner", "total", "id"], name="invoice_list_total"),
             models.Index(fields=["partner", "customer", "-created_at"], name="invoice_customer"),
+            models.Index(
+                fields=["next_charge_at"],
+                condition=models.Q(next_charge_at__isnull=False),
+                name="invoice_charge_due",
+            ),
             # Prefix search on numbers ("INV-00") in any database collation.
             models.Index(
                 OpClass(Upper("number"), name="text_pattern_ops"), "partner", name="invoice_number_upper"
@@ -143,7 +163,14 @@ class EventKind(models.TextChoices):
     SENT = "sent", "Sent"
     VIEWED = "viewed", "Viewed by customer"
     PAYMENT_ATTEMPTED = "payment_attempted", "Payment attempted"
+    PAYMENT_PROCESSING = "payment_processing", "Payment processing"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    CHARGE_SCHEDULED = "charge_scheduled", "Charge scheduled"
+    COLLECTION_STOPPED = "collection_stopped", "Automatic charging stopped"
+    REFUNDED = "refunded", "Refunded"
+    CREDIT_APPLIED = "credit_applied", "Customer credit applied"
+    CREDIT_ADDED = "credit_added", "Customer credit added"
     PAID = "paid", "Paid"
     CREDIT_NOTE = "credit_note", "Credit note issued"
     VOIDED = "voided", "Voided"

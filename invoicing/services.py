@@ -148,7 +148,8 @@ def _write_lines(invoice: Invoice, lines: list[LineInput]) -> None:
 
 
 def _recompute_due(invoice: Invoice) -> None:
-    invoice.amount_due = max(0, invoice.total - invoice.amount_paid - invoice.amount_credited)
+    settled = invoice.amount_paid + invoice.amount_credited + invoice.credit_applied
+    invoice.amount_due = max(0, invoice.total - settled)
 
 
 @transaction.atomic
@@ -245,6 +246,11 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
         ]
     )
     _event(invoice, EventKind.FINALIZED, actor=actor, message=f"Issued as {invoice.number}")
+    # Customer credit first, then the payment option (charge now, schedule the due-date charge, …).
+    # payments builds on invoicing, so this one call goes the other way, at run time only.
+    from payments.collection import collection_start
+
+    collection_start(invoice=invoice, actor=actor)
     return invoice
 
 
@@ -262,16 +268,25 @@ def invoice_update_memo(*, invoice: Invoice, memo: str, actor: User | None) -> I
 
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
+    from payments.collection import credit_restore, live_attempt_error
+
     invoice = _lock(invoice)
     if invoice.status not in ISSUED:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't be voided.")
     if invoice.amount_paid > 0:
         raise ValidationError("This invoice has payments. Issue a credit note for the unpaid part instead.")
+    if error := live_attempt_error(invoice):
+        raise ValidationError(error)
+    if invoice.credit_applied:
+        credit_restore(invoice=invoice, actor=actor)
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()
     invoice.amount_due = 0
+    invoice.next_charge_at = None
     invoice.version += 1
-    invoice.save(update_fields=["status", "voided_at", "amount_due", "version", "updated_at"])
+    invoice.save(
+        update_fields=["status", "voided_at", "amount_due", "next_charge_at", "version", "updated_at"]
+    )
     _event(invoice, EventKind.VOIDED, actor=actor, message=f"{invoice.number} keeps its number")
     return invoice
 
@@ -281,19 +296,28 @@ def invoice_mark_uncollectible(*, invoice: Invoice, actor: User | None) -> Invoi
     invoice = _lock(invoice)
     if invoice.status != InvoiceStatus.OPEN:
         raise ValidationError("Only open invoices can be marked uncollectible.")
+    return _write_off(invoice, actor=actor)
+
+
+def _write_off(invoice: Invoice, *, actor: User | None, message: str = "") -> Invoice:
     invoice.status = InvoiceStatus.UNCOLLECTIBLE
     invoice.uncollectible_at = timezone.now()
+    invoice.next_charge_at = None
     invoice.version += 1
-    invoice.save(update_fields=["status", "uncollectible_at", "version", "updated_at"])
-    _event(invoice, EventKind.UNCOLLECTIBLE, actor=actor)
+    invoice.save(update_fields=["status", "uncollectible_at", "next_charge_at", "version", "updated_at"])
+    _event(invoice, EventKind.UNCOLLECTIBLE, actor=actor, message=message)
     return invoice
 
 
-def invoice_apply_payment(*, invoice: Invoice, amount: int, actor: User | None, message: str) -> Invoice:
-    """Add a received payment to a locked, issued invoice; marks it paid when nothing is left due.
+# The functions below are called by payments.services and payments.collection inside their own
+# transaction, after they locked the invoice with `invoice_lock`; they are the only writers of the
+# invoice's money fields besides credit notes.
 
-    Called by payments.services inside its transaction, after it locked the invoice with `invoice_lock`.
-    """
+
+def invoice_apply_payment(
+    *, invoice: Invoice, amount: int, actor: User | None, message: str, **data
+) -> Invoice:
+    """Add money received to an issued invoice; marks it paid when nothing is left due."""
     if invoice.status not in ISSUED:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
     if amount <= 0:
@@ -302,17 +326,83 @@ def invoice_apply_payment(*, invoice: Invoice, amount: int, actor: User | None, 
         due = money.format_money(invoice.amount_due, invoice.currency)
         raise ValidationError({"amount": f"That is more than the {due} still due."})
     invoice.amount_paid += amount
+    _event(invoice, EventKind.PAYMENT_RECORDED, actor=actor, message=message, amount=amount, **data)
+    _save_settlement(invoice, ["amount_paid"], actor=actor)
+    return invoice
+
+
+def invoice_apply_credit(*, invoice: Invoice, amount: int, actor: User | None) -> Invoice:
+    """Settle part or all of an issued invoice from the customer's credit balance."""
+    if invoice.status not in ISSUED or not 0 < amount <= invoice.amount_due:
+        raise ValidationError("Customer credit can only settle what an issued invoice still owes.")
+    invoice.credit_applied += amount
+    formatted = money.format_money(amount, invoice.currency)
+    _event(invoice, EventKind.CREDIT_APPLIED, actor=actor, message=f"{formatted} from customer credit")
+    _save_settlement(invoice, ["credit_applied"], actor=actor)
+    return invoice
+
+
+def invoice_apply_refund(
+    *, invoice: Invoice, amount: int, actor: User | None, message: str, credit_note_reason: str | None
+) -> Invoice:
+    """Money given back. With a credit note the customer owes that much less, so a paid invoice stays
+    paid; without one the amount is owed again and a paid invoice reopens."""
+    if not 0 < amount <= invoice.amount_paid:
+        raise ValidationError({"amount": "A refund can't be more than what was paid."})
+    invoice.amount_paid -= amount
+    invoice.amount_refunded += amount
+    fields = ["amount_paid", "amount_refunded", "amount_credited"]
+    _event(invoice, EventKind.REFUNDED, actor=actor, message=message, amount=amount)
+    if credit_note_reason is not None:
+        _credit_note(invoice, amount, credit_note_reason, actor=actor)
     _recompute_due(invoice)
-    fields = ["amount_paid", "amount_due", "version", "updated_at"]
-    _event(invoice, EventKind.PAYMENT_RECORDED, actor=actor, message=message, amount=amount)
+    if invoice.status == InvoiceStatus.PAID and invoice.amount_due > 0:
+        invoice.status, invoice.paid_at = InvoiceStatus.OPEN, None
+        fields += ["status", "paid_at"]
+        _event(invoice, EventKind.UPDATED, actor=actor, message="Reopened: the refunded amount is owed again")
+    invoice.version += 1
+    invoice.save(update_fields=[*fields, "amount_due", "version", "updated_at"])
+    return invoice
+
+
+def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None) -> None:
+    """Recompute what is due after money arrived; paid when nothing is left, and stop charging."""
+    _recompute_due(invoice)
+    fields = [*fields, "amount_due", "version", "updated_at"]
     if invoice.amount_due == 0:
         invoice.status = InvoiceStatus.PAID
         invoice.paid_at = timezone.now()
-        fields += ["status", "paid_at"]
+        invoice.next_charge_at = None
+        invoice.collection_failed_at = None
+        fields += ["status", "paid_at", "next_charge_at", "collection_failed_at"]
         _event(invoice, EventKind.PAID, actor=actor)
     invoice.version += 1
     invoice.save(update_fields=fields)
-    return invoice
+
+
+def invoice_schedule_charge(
+    *, invoice: Invoice, at: datetime.datetime | None, message: str = "", actor: User | None = None
+) -> None:
+    """When the due-date job should next charge this invoice (None: not at all)."""
+    invoice.next_charge_at = at
+    invoice.save(update_fields=["next_charge_at", "updated_at"])
+    if at is not None and message:
+        _event(invoice, EventKind.CHARGE_SCHEDULED, actor=actor, message=message)
+
+
+def invoice_stop_collection(*, invoice: Invoice, reason: str, write_off: bool) -> None:
+    """Automatic charging gave up: the partner sees the invoice under "Needs attention"."""
+    invoice.next_charge_at = None
+    invoice.collection_failed_at = timezone.now()
+    invoice.save(update_fields=["next_charge_at", "collection_failed_at", "updated_at"])
+    _event(invoice, EventKind.COLLECTION_STOPPED, actor=None, message=reason)
+    if write_off and invoice.status == InvoiceStatus.OPEN:
+        _write_off(invoice, actor=None, message="Automatic: the last retry failed")
+
+
+def invoice_event(invoice: Invoice, kind: EventKind, *, actor: User | None, message: str, **data) -> None:
+    """A timeline line written by another app (payment attempts, emails)."""
+    _event(invoice, kind, actor=actor, message=message, **data)
 
 
 def invoice_lock(invoice: Invoice) -> Invoice:
@@ -335,23 +425,13 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
         raise ValidationError({"amount": f"A credit note can't exceed the {due} still due."})
     if not reason.strip():
         raise ValidationError({"reason": "Say why, for the customer and your books."})
-    partner = invoice.partner
-    note = CreditNote.objects.create(
-        partner=partner,
-        invoice=invoice,
-        number=number_take(partner=partner, kind=NumberKind.CREDIT_NOTE, on_date=partner.today()),
-        amount=amount,
-        currency=invoice.currency,
-        reason=reason.strip(),
-        created_by=actor,
-    )
-    invoice.amount_credited += amount
+    note = _credit_note(invoice, amount, reason, actor=actor)
     _recompute_due(invoice)
     fields = ["amount_credited", "amount_due", "version", "updated_at"]
-    formatted = money.format_money(amount, invoice.currency)
-    _event(invoice, EventKind.CREDIT_NOTE, actor=actor, message=f"{note.number}: {formatted}, {note.reason}")
     if invoice.amount_due == 0:
-        cancelled = invoice.amount_paid == 0
+        invoice.next_charge_at = None
+        fields.append("next_charge_at")
+        cancelled = invoice.amount_paid == 0 and invoice.credit_applied == 0
         invoice.status = InvoiceStatus.VOID if cancelled else InvoiceStatus.PAID
         if cancelled:
             invoice.voided_at = timezone.now()
@@ -363,6 +443,23 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
         _event(invoice, EventKind.VOIDED if cancelled else EventKind.PAID, actor=actor)
     invoice.version += 1
     invoice.save(update_fields=fields)
+    return note
+
+
+def _credit_note(invoice: Invoice, amount: int, reason: str, *, actor: User | None) -> CreditNote:
+    partner = invoice.partner
+    note = CreditNote.objects.create(
+        partner=partner,
+        invoice=invoice,
+        number=number_take(partner=partner, kind=NumberKind.CREDIT_NOTE, on_date=partner.today()),
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason.strip(),
+        created_by=actor,
+    )
+    invoice.amount_credited += amount
+    formatted = money.format_money(amount, invoice.currency)
+    _event(invoice, EventKind.CREDIT_NOTE, actor=actor, message=f"{note.number}: {formatted}, {note.reason}")
     return note
 
 

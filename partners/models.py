@@ -8,8 +8,10 @@ import datetime
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_scopes import ScopedManager
@@ -36,6 +38,13 @@ LOCALE_CHOICES = [
     ("es-ES", "Español (España)"),
     ("nl-NL", "Nederlands (Nederland)"),
 ]
+
+DEFAULT_RETRY_DAYS = [3, 7, 14]
+
+
+def default_retry_days() -> list[int]:
+    return list(DEFAULT_RETRY_DAYS)
+
 
 TIMEZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
@@ -135,6 +144,23 @@ class Partner(models.Model):
         "restart numbering each year", default=False, help_text="Numbers then look like INV-2026-0001."
     )
     credit_note_prefix = models.CharField(max_length=20, default="CN-", blank=True)
+
+    # Failed automatic charges: retried this many days after the first failed try (4 tries over 14
+    # days by default), never after a hard decline; then the invoice stays open or is written off.
+    charge_retry_days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        size=10,
+        default=default_retry_days,
+        db_default=Value(DEFAULT_RETRY_DAYS, output_field=ArrayField(models.PositiveSmallIntegerField())),
+        blank=True,
+        verbose_name="retry failed charges after (days)",
+    )
+    mark_uncollectible_after_retries = models.BooleanField(
+        "mark uncollectible when retries run out",
+        default=False,
+        db_default=False,
+        help_text="Otherwise the invoice stays open for you to follow up.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=True)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from payments.models import Payment, PaymentMethod
+from payments.models import CustomerCredit, Payment, PaymentAttempt, PaymentMethod, Refund, WebhookDelivery
 
 
 @admin.register(PaymentMethod)
@@ -38,3 +38,57 @@ class PaymentAdmin(admin.ModelAdmin):
     search_fields = ["invoice__number", "customer__name", "reference", "partner__name"]
     list_select_related = ["invoice", "customer", "partner"]
     raw_id_fields = ["partner", "invoice", "customer", "recorded_by"]
+
+
+class ReadOnlyLedgerAdmin(admin.ModelAdmin):
+    """Money ledgers are written by payments services only; admins look, they don't edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaymentAttempt)
+class PaymentAttemptAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "id",
+        "invoice",
+        "partner",
+        "amount",
+        "currency",
+        "status",
+        "trigger",
+        "try_number",
+        "created_at",
+    ]
+    list_filter = ["status", "trigger", "gateway", "hard_decline"]
+    search_fields = ["invoice__number", "idempotency_key", "gateway_charge_id", "partner__name"]
+    list_select_related = ["invoice", "partner"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["id", "invoice", "partner", "amount", "currency", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["invoice__number", "idempotency_key", "gateway_refund_id", "partner__name"]
+    list_select_related = ["invoice", "partner"]
+
+
+@admin.register(CustomerCredit)
+class CustomerCreditAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["customer", "partner", "amount", "currency", "kind", "invoice", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["customer__name", "customer__email", "invoice__number", "partner__name"]
+    list_select_related = ["customer", "partner", "invoice"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyLedgerAdmin):
+    list_display = ["event_id", "gateway", "event_type", "charge_id", "received_at"]
+    list_filter = ["gateway", "event_type"]
+    search_fields = ["event_id", "charge_id"]

@@ -1,4 +1,10 @@
-"""Saved payment methods and the payment ledger. Card and account numbers are never stored."""
+"""Saved payment methods and the money ledger: attempts, payments, refunds and customer credit.
+
+Card and account numbers are never stored: a method is the gateway's token plus what may be shown
+(brand, last 4, expiry, bank name). Rows here are written only by payments.services.
+"""
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -45,6 +51,16 @@ class PaymentMethod(models.Model):
             return f"{self.brand or 'Card'} •••• {self.last4}"
         return f"{self.bank_name or 'Bank account'} •••• {self.last4}"
 
+    @property
+    def is_card(self) -> bool:
+        return self.kind == PaymentMethodKind.CARD
+
+    def is_expired_on(self, day) -> bool:
+        """Cards work to the end of their expiry month."""
+        if not self.is_card or not self.exp_year or not self.exp_month:
+            return False
+        return (day.year, day.month) > (self.exp_year, self.exp_month)
+
 
 class PaymentMethodType(models.TextChoices):
     """How money arrived (or left, for refunds)."""
@@ -76,6 +92,14 @@ class Payment(models.Model):
     method = models.CharField(max_length=20, choices=PaymentMethodType.choices)
     reference = models.CharField(max_length=200, blank=True, help_text="Check number, transfer reference, …")
     received_on = models.DateField()
+    attempt = models.OneToOneField(
+        "PaymentAttempt", null=True, blank=True, on_delete=models.PROTECT, related_name="payment"
+    )
+    gateway_charge_id = models.CharField(max_length=100, blank=True)
+    credited_amount = models.BigIntegerField(
+        default=0, db_default=0, help_text="The part beyond what was due, kept as customer credit."
+    )
+    amount_refunded = models.BigIntegerField(default=0, db_default=0)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -86,9 +110,200 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount_refunded__gte=0, credited_amount__gte=0)
+                & models.Q(amount__gte=models.F("amount_refunded") + models.F("credited_amount")),
+                name="payment_refunds_within_amount",
+            ),
         ]
         indexes = [models.Index(fields=["partner", "received_on"], name="payment_partner_received")]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} payment of {self.amount} {self.currency}"
+
+    @property
+    def refundable(self) -> int:
+        """What may still be refunded: the part applied to the invoice, less earlier refunds."""
+        return self.amount - self.credited_amount - self.amount_refunded
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class AttemptStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # committed; the gateway has not answered yet
+    PROCESSING = "processing", "Processing"  # a bank debit accepted, settling
+    UNKNOWN = "unknown", "Unknown"  # no answer (timeout, crash): the janitor asks the gateway
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+LIVE_ATTEMPT_STATUSES = [AttemptStatus.PENDING, AttemptStatus.PROCESSING, AttemptStatus.UNKNOWN]
+
+
+class AttemptTrigger(models.TextChoices):
+    CHARGE_NOW = "charge_now", "Charge now"
+    CHARGE_METHOD_ON_FILE = "charge_method_on_file", "Charge method on file"
+    CHARGE_ON_DUE_DATE = "charge_on_due_date", "Charge on due date"
+    RETRY = "retry", "Automatic retry"
+    MANUAL = "manual", "Charged by your team"
+    CUSTOMER = "customer", "Paid by the customer"
+
+
+# Attempts the partner did not start by hand; a soft decline of these is retried on schedule.
+AUTOMATIC_TRIGGERS = {
+    AttemptTrigger.CHARGE_NOW,
+    AttemptTrigger.CHARGE_METHOD_ON_FILE,
+    AttemptTrigger.CHARGE_ON_DUE_DATE,
+    AttemptTrigger.RETRY,
+}
+
+
+class PaymentAttempt(models.Model):
+    """One try to charge a saved method. Committed before the gateway is called, so a crash at any
+    point leaves a row that the janitor resolves by asking the gateway with the same idempotency key."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="attempts")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    payment_method = models.ForeignKey(
+        PaymentMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    method_label = models.CharField(max_length=100, help_text="The method as it was shown when charged.")
+    gateway = models.CharField(max_length=30)
+    gateway_token = models.CharField(max_length=200)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=100, unique=True, default=new_idempotency_key)
+    status = models.CharField(max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.PENDING)
+    trigger = models.CharField(max_length=30, choices=AttemptTrigger.choices)
+    try_number = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first automatic try, 2 for the first retry, and so on."
+    )
+    gateway_charge_id = models.CharField(max_length=100, blank=True)
+    decline_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    hard_decline = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=models.Q(status__in=LIVE_ATTEMPT_STATUSES),
+                name="payment_attempt_one_live_per_invoice",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_attempt_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"],
+                condition=models.Q(status__in=LIVE_ATTEMPT_STATUSES),
+                name="payment_attempt_live",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.pk} ({self.status}) {self.amount} {self.currency}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_ATTEMPT_STATUSES
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Refund(models.Model):
+    """Money given back from a payment. Committed before the gateway is called, like an attempt."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=500)
+    reduce_amount_owed = models.BooleanField(
+        default=True, help_text="Issue a credit note, so the customer does not owe the refunded amount again."
+    )
+    idempotency_key = models.CharField(max_length=100, unique=True, default=new_idempotency_key)
+    status = models.CharField(max_length=20, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    gateway_refund_id = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} ({self.status}) {self.amount} {self.currency}"
+
+
+class CreditKind(models.TextChoices):
+    OVERPAYMENT = "overpayment", "Overpayment"
+    APPLIED = "applied", "Applied to an invoice"
+    RESTORED = "restored", "Returned from a voided invoice"
+
+
+class CustomerCredit(models.Model):
+    """One entry of a customer's credit balance, per currency: positive adds, negative uses."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_entries")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    kind = models.CharField(max_length=20, choices=CreditKind.choices)
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "customer credit"
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="customer_credit_not_zero"),
+        ]
+        indexes = [models.Index(fields=["customer", "currency"], name="customer_credit_balance")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class WebhookDelivery(models.Model):
+    """A gateway webhook we acted on, by the gateway's event id, so a redelivery changes nothing."""
+
+    gateway = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=60)
+    charge_id = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "event_id"], name="webhook_delivery_unique_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.event_id}"

@@ -1,10 +1,33 @@
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from django.test import Client
 from django_scopes import scopes_disabled
 
 from partners.models import Role
 from tests.factories import MembershipFactory, PartnerFactory, UserFactory
+
+
+def pytest_collection_modifyitems(items):
+    """Every database test may also use the `sandbox` connection: the sandbox gateway keeps its books
+    there, apart from the app's transaction, as a real processor would (see config.routers)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses_db = marker or {"db", "transactional_db"} & set(getattr(item, "fixturenames", ()))
+        if not uses_db or (marker and "databases" in marker.kwargs):
+            continue
+        kwargs = dict(marker.kwargs) if marker else {}
+        if "transactional_db" in getattr(item, "fixturenames", ()):
+            kwargs["transaction"] = True
+        item.add_marker(pytest.mark.django_db(databases=["default", "sandbox"], **kwargs), append=False)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Close the sandbox connection too before the test database is dropped."""
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "customers",
     "invoicing",
     "payments",
+    "payments.gateways.sandbox",
     "reminders",
 ]
 
@@ -79,6 +80,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# The sandbox gateway's own books: the same database on a separate connection (see config.routers).
+DATABASES["sandbox"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False}
+DATABASE_ROUTERS = ["config.routers.SandboxGatewayRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: cache (rate limits, heartbeat) and Celery broker. Short socket timeouts so that a stalled
@@ -130,6 +134,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic jobs live here, in code. Each scans the database for due work, so missing a tick is harmless.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "config.health.heartbeat", "schedule": 30.0},
+    "charge-due-invoices": {"task": "payments.tasks.charge_due_invoices", "schedule": 60.0},
+    "resolve-stale-payments": {"task": "payments.tasks.resolve_stale_payments", "schedule": 60.0},
+    "sandbox-gateway-clock": {"task": "payments.tasks.sandbox_clock", "schedule": 15.0},
 }
 
 # Auth -----------------------------------------------------------------------------------------------
@@ -148,6 +155,22 @@ USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 SIGN_IN_RATE_LIMIT = env("SIGN_IN_RATE_LIMIT", default="10/900")  # attempts / seconds, per email and per IP
 INVITATION_VALID_DAYS = 7
 LOGO_MAX_BYTES = 1024 * 1024
+
+# Payments -------------------------------------------------------------------------------------------
+# The processor adapter (a payments.gateways.base.Gateway) and its options. The sandbox is test mode:
+# it accepts only test card and account numbers and moves no real money.
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="payments.gateways.sandbox.gateway.SandboxGateway")
+PAYMENT_GATEWAY_OPTIONS = {
+    "latency_ms": env.float("SANDBOX_LATENCY_MS", default=0),
+    "ach_settle_seconds": env.float("SANDBOX_ACH_SETTLE_SECONDS", default=30),
+    "webhook_secret": env("SANDBOX_WEBHOOK_SECRET", default=""),
+}
+# An attempt still "pending" after this long lost its worker (crash, deploy): the janitor resolves it
+# by asking the gateway with the same idempotency key. Longer than any gateway call can take.
+PAYMENT_ATTEMPT_STALE_SECONDS = env.int("PAYMENT_ATTEMPT_STALE_SECONDS", default=120)
+# Charges the due-date job claims per transaction, and how many gateway calls it makes at once.
+PAYMENT_CHARGE_BATCH = env.int("PAYMENT_CHARGE_BATCH", default=50)
+PAYMENT_CHARGE_CONCURRENCY = env.int("PAYMENT_CHARGE_CONCURRENCY", default=8)
 
 # Email ----------------------------------------------------------------------------------------------
 # EMAIL_ESP picks the provider: any django-anymail ESP ("postmark", "sendgrid", "mailgun",

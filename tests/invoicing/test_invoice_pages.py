@@ -1,10 +1,12 @@
 import datetime
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django_scopes import scope
 
 from customers.models import Customer
+from invoicing import selectors
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Role
 from tests.conftest import client_for, member_of
@@ -216,6 +218,26 @@ def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partne
     )
     assert response.status_code == 200
     assert "Enter dates as YYYY-MM-DD" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_list_reads_outside_a_transaction_and_writes_stay_atomic(owner_client, partner, monkeypatch):
+    """ATOMIC_REQUESTS is skipped for the list (it only reads) and kept for every write."""
+    invoice = make_invoice(partner)
+    seen = {}
+
+    def spy(name, selector):
+        def wrapped(**kwargs):
+            seen[name] = connection.in_atomic_block
+            return selector(**kwargs)
+
+        monkeypatch.setattr(selectors, name, wrapped)
+
+    spy("invoice_page", selectors.invoice_page)
+    spy("invoice_get", selectors.invoice_get)
+    assert owner_client.get(reverse("invoice_list")).status_code == 200
+    owner_client.post(reverse("invoice_memo", kwargs={"invoice_id": invoice.pk}), {"memo": "Thanks"})
+    assert seen == {"invoice_page": False, "invoice_get": True}
 
 
 def test_detail_actions_finalize_pay_credit_void(owner_client, partner):

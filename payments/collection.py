@@ -1,0 +1,602 @@
+"""Charging saved payment methods, exactly once.
+
+The rules that keep a customer from being charged twice, or an invoice from being marked paid for money
+that never arrived:
+
+1. An attempt is a row, committed with its idempotency key *before* the gateway is called.
+2. At most one live attempt (pending, processing or unknown) per invoice: a database constraint.
+3. The gateway is only ever asked again with the *same* key. An attempt whose worker died or timed out
+   is resolved by the janitor (`attempts_resolve_stale`), which looks the charge up by that key and,
+   if the gateway never received it, sends the very same request again.
+4. Outcomes are recorded under the invoice's row lock, and recording is idempotent: an attempt that
+   already succeeded or failed stays as it is, whoever reports the outcome again (worker, janitor,
+   webhook).
+
+Lock order, everywhere: invoice, then attempt, then customer (credit).
+"""
+
+import datetime
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from config.celery import enqueue
+from customers.models import Customer
+from invoicing import money
+from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
+from invoicing.services import (
+    invoice_apply_credit,
+    invoice_apply_payment,
+    invoice_event,
+    invoice_lock,
+    invoice_schedule_charge,
+    invoice_stop_collection,
+)
+from partners.models import User
+from payments.gateways import get_gateway
+from payments.gateways.base import Charge, ChargeStatus, GatewayError, GatewayUnavailable
+from payments.models import (
+    AUTOMATIC_TRIGGERS,
+    LIVE_ATTEMPT_STATUSES,
+    AttemptStatus,
+    AttemptTrigger,
+    CreditKind,
+    CustomerCredit,
+    Payment,
+    PaymentAttempt,
+    PaymentMethod,
+    PaymentMethodType,
+)
+
+logger = logging.getLogger(__name__)
+
+CHARGING_ISSUED = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+# How long a bank debit may stay "processing" before the janitor re-reads it (webhooks may be lost).
+PROCESSING_RECHECK = datetime.timedelta(hours=1)
+
+
+# Customer credit ---------------------------------------------------------------------------------
+
+
+def credit_balance(*, customer: Customer, currency: str) -> int:
+    total = CustomerCredit.objects.filter(
+        partner_id=customer.partner_id, customer=customer, currency=currency
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or 0
+
+
+def _credit_entry(*, invoice: Invoice, amount: int, kind: CreditKind, actor: User | None, payment=None):
+    CustomerCredit.objects.create(
+        partner_id=invoice.partner_id,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        amount=amount,
+        kind=kind,
+        invoice=invoice,
+        payment=payment,
+        created_by=actor,
+    )
+
+
+def credit_apply(*, invoice: Invoice, actor: User | None) -> int:
+    """Settle what a newly issued invoice owes from the customer's credit in its currency."""
+    Customer.objects.select_for_update().filter(pk=invoice.customer_id).first()  # serialises spending
+    available = credit_balance(customer=invoice.customer, currency=invoice.currency)
+    amount = min(available, invoice.amount_due)
+    if amount <= 0:
+        return 0
+    _credit_entry(invoice=invoice, amount=-amount, kind=CreditKind.APPLIED, actor=actor)
+    invoice_apply_credit(invoice=invoice, amount=amount, actor=actor)
+    return amount
+
+
+def credit_restore(*, invoice: Invoice, actor: User | None) -> None:
+    """A voided invoice gives back the customer credit it used."""
+    _credit_entry(invoice=invoice, amount=invoice.credit_applied, kind=CreditKind.RESTORED, actor=actor)
+    formatted = money.format_money(invoice.credit_applied, invoice.currency)
+    invoice_event(
+        invoice, EventKind.CREDIT_ADDED, actor=actor, message=f"{formatted} returned to customer credit"
+    )
+
+
+# Receiving money -------------------------------------------------------------------------------------
+
+
+def receive_money(
+    *,
+    invoice: Invoice,
+    amount: int,
+    method: PaymentMethodType,
+    label: str,
+    actor: User | None,
+    received_on: datetime.date,
+    reference: str = "",
+    attempt: PaymentAttempt | None = None,
+    charge_id: str = "",
+) -> Payment:
+    """Record money that arrived for a locked invoice. What the invoice no longer owes (it was paid
+    some other way meanwhile) becomes customer credit: money is never silently dropped."""
+    applied = min(amount, invoice.amount_due) if invoice.status in CHARGING_ISSUED else 0
+    payment = Payment.objects.create(
+        partner_id=invoice.partner_id,
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        amount=amount,
+        credited_amount=amount - applied,
+        currency=invoice.currency,
+        method=method,
+        reference=reference,
+        received_on=received_on,
+        recorded_by=actor,
+        attempt=attempt,
+        gateway_charge_id=charge_id,
+    )
+    if applied:
+        invoice_apply_payment(
+            invoice=invoice, amount=applied, actor=actor, message=label, payment_id=payment.pk
+        )
+    if amount > applied:
+        excess = amount - applied
+        _credit_entry(
+            invoice=invoice, amount=excess, kind=CreditKind.OVERPAYMENT, actor=actor, payment=payment
+        )
+        formatted = money.format_money(excess, invoice.currency)
+        invoice_event(
+            invoice,
+            EventKind.CREDIT_ADDED,
+            actor=actor,
+            message=f"{formatted} more than was due ({label}) kept as customer credit",
+        )
+    return payment
+
+
+# Starting attempts -----------------------------------------------------------------------------------
+
+
+def live_attempt_error(invoice: Invoice) -> str | None:
+    live = PaymentAttempt.objects.filter(
+        partner_id=invoice.partner_id, invoice=invoice, status__in=LIVE_ATTEMPT_STATUSES
+    ).first()
+    if live is None:
+        return None
+    if live.status == AttemptStatus.PROCESSING:
+        return f"A bank payment of {money.format_money(live.amount, live.currency)} is still processing."
+    return "A payment for this invoice is already in progress."
+
+
+def method_to_charge(invoice: Invoice) -> PaymentMethod | None:
+    """The invoice's chosen method if it is still saved, else the customer's default."""
+    methods = PaymentMethod.objects.filter(
+        partner_id=invoice.partner_id, customer_id=invoice.customer_id, removed_at=None
+    )
+    if invoice.payment_method_id:
+        chosen = methods.filter(pk=invoice.payment_method_id).first()
+        if chosen:
+            return chosen
+    return methods.filter(is_default=True).first()
+
+
+def attempt_start(
+    *,
+    invoice: Invoice,
+    method: PaymentMethod,
+    trigger: AttemptTrigger,
+    actor: User | None,
+    amount: int | None = None,
+    try_number: int = 1,
+    idempotency_key: str | None = None,
+) -> PaymentAttempt:
+    """Create the attempt row for an invoice the caller has locked (in the caller's transaction).
+
+    Raises ValidationError with a message for people when the charge can't be made.
+    """
+    if invoice.status not in CHARGING_ISSUED:
+        raise ValidationError(
+            f"This invoice is {invoice.get_status_display().lower()}; there is nothing to charge."
+        )
+    amount = invoice.amount_due if amount is None else amount
+    if amount <= 0:
+        raise ValidationError({"amount": "Enter an amount greater than zero."})
+    if amount > invoice.amount_due:
+        due = money.format_money(invoice.amount_due, invoice.currency)
+        raise ValidationError({"amount": f"That is more than the {due} still due."})
+    if method.customer_id != invoice.customer_id or method.removed_at is not None:
+        raise ValidationError({"payment_method": "Choose one of the customer's saved payment methods."})
+    if error := live_attempt_error(invoice):
+        raise ValidationError(error)
+    fields = {} if idempotency_key is None else {"idempotency_key": idempotency_key}
+    try:
+        with transaction.atomic():
+            attempt = PaymentAttempt.objects.create(
+                partner_id=invoice.partner_id,
+                invoice=invoice,
+                customer_id=invoice.customer_id,
+                payment_method=method,
+                method_label=str(method),
+                gateway=method.gateway,
+                gateway_token=method.gateway_token,
+                amount=amount,
+                currency=invoice.currency,
+                trigger=trigger,
+                try_number=try_number,
+                created_by=actor,
+                **fields,
+            )
+    except IntegrityError:
+        # The same form submitted twice (same key), or a live attempt that appeared meanwhile.
+        raise ValidationError("This payment was already submitted.") from None
+    formatted, label = money.format_money(amount, invoice.currency), AttemptTrigger(trigger).label
+    invoice_event(
+        invoice,
+        EventKind.PAYMENT_ATTEMPTED,
+        actor=actor,
+        message=f"Charging {formatted} to {attempt.method_label} ({label})",
+        attempt_id=attempt.pk,
+    )
+    return attempt
+
+
+@transaction.atomic
+def charge_invoice(
+    *,
+    invoice: Invoice,
+    method: PaymentMethod,
+    trigger: AttemptTrigger,
+    actor: User | None,
+    amount: int | None = None,
+    idempotency_key: str | None = None,
+) -> PaymentAttempt:
+    """Start a charge and hand it to a worker once committed (the janitor covers a lost hand-off)."""
+    invoice = invoice_lock(invoice)
+    attempt = attempt_start(
+        invoice=invoice,
+        method=method,
+        trigger=trigger,
+        actor=actor,
+        amount=amount,
+        idempotency_key=idempotency_key,
+    )
+    from payments.tasks import execute_attempt
+
+    enqueue(execute_attempt, attempt_id=attempt.pk)
+    return attempt
+
+
+def collection_start(*, invoice: Invoice, actor: User | None) -> None:
+    """Called when an invoice is issued: use the customer's credit, then follow the payment option."""
+    credit_apply(invoice=invoice, actor=actor)
+    if invoice.amount_due == 0:
+        return
+    option = invoice.payment_option
+    if option in (PaymentOption.CHARGE_NOW, PaymentOption.CHARGE_METHOD_ON_FILE):
+        method = method_to_charge(invoice)
+        if method is None:
+            invoice_stop_collection(
+                invoice=invoice, reason="No saved payment method to charge.", write_off=False
+            )
+            return
+        attempt = attempt_start(invoice=invoice, method=method, trigger=AttemptTrigger(option), actor=actor)
+        from payments.tasks import execute_attempt
+
+        enqueue(execute_attempt, attempt_id=attempt.pk)
+    elif option == PaymentOption.CHARGE_ON_DUE_DATE:
+        at = _local_midnight(invoice.due_date, invoice.partner.zone)
+        invoice_schedule_charge(
+            invoice=invoice,
+            at=at,
+            actor=actor,
+            message=f"Will charge the default payment method on {invoice.due_date:%b %-d, %Y}",
+        )
+
+
+def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=zone)
+
+
+# Executing and recording -----------------------------------------------------------------------------
+
+
+def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
+    """Send a pending (or unknown) attempt to the gateway and record what it says. Safe to run any
+    number of times, concurrently too: the gateway sees one idempotency key."""
+    with scopes_disabled():
+        attempt = PaymentAttempt.objects.select_related("invoice").get(pk=attempt_id)
+    if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
+        return attempt
+    gateway = get_gateway()
+    try:
+        charge = gateway.charge(
+            token=attempt.gateway_token,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            idempotency_key=attempt.idempotency_key,
+            description=f"Invoice {attempt.invoice.number}",
+        )
+    except GatewayUnavailable as error:
+        logger.warning(
+            "Payment attempt %s: no answer from the gateway (%s); the janitor will ask", attempt.pk, error
+        )
+        return _attempt_mark_unknown(attempt_id, str(error))
+    except GatewayError as error:
+        logger.error("Payment attempt %s refused by the gateway: %s", attempt.pk, error)
+        return attempt_record_refusal(attempt_id=attempt_id, message=str(error))
+    return attempt_record(attempt_id=attempt_id, charge=charge)
+
+
+def _locked(attempt_id: int) -> tuple[Invoice, PaymentAttempt]:
+    invoice_id = PaymentAttempt.objects.filter(pk=attempt_id).values_list("invoice_id", flat=True).get()
+    invoice = invoice_lock(Invoice(pk=invoice_id))
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    return invoice, attempt
+
+
+@transaction.atomic
+def _attempt_mark_unknown(attempt_id: int, reason: str) -> PaymentAttempt:
+    with scopes_disabled():
+        _, attempt = _locked(attempt_id)
+        if attempt.status == AttemptStatus.PENDING:
+            attempt.status = AttemptStatus.UNKNOWN
+            attempt.failure_message = reason[:300]
+            attempt.save(update_fields=["status", "failure_message"])
+        return attempt
+
+
+@transaction.atomic
+def attempt_record(*, attempt_id: int, charge: Charge) -> PaymentAttempt:
+    """Apply what the gateway says about an attempt's charge. Idempotent."""
+    with scopes_disabled():
+        invoice, attempt = _locked(attempt_id)
+        if attempt.status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
+            return attempt
+        if charge.idempotency_key != attempt.idempotency_key:
+            raise ValueError(f"Charge {charge.id} does not belong to attempt {attempt.pk}")
+        attempt.gateway_charge_id = charge.id
+        if charge.status == ChargeStatus.PROCESSING:
+            if attempt.status != AttemptStatus.PROCESSING:
+                attempt.status = AttemptStatus.PROCESSING
+                attempt.save(update_fields=["status", "gateway_charge_id"])
+                invoice_event(
+                    invoice,
+                    EventKind.PAYMENT_PROCESSING,
+                    actor=None,
+                    message=f"{attempt.method_label}: bank payment processing",
+                    attempt_id=attempt.pk,
+                )
+            return attempt
+        attempt.completed_at = timezone.now()
+        if charge.status == ChargeStatus.SUCCEEDED:
+            attempt.status = AttemptStatus.SUCCEEDED
+            attempt.save(update_fields=["status", "gateway_charge_id", "completed_at"])
+            kind = (
+                PaymentMethodType.CARD
+                if attempt.gateway_token and _is_card(attempt)
+                else PaymentMethodType.BANK_DEBIT
+            )
+            receive_money(
+                invoice=invoice,
+                amount=attempt.amount,
+                method=kind,
+                label=f"{attempt.method_label}, {money.format_money(attempt.amount, attempt.currency)}",
+                actor=None,
+                received_on=invoice.partner.today(),
+                attempt=attempt,
+                charge_id=charge.id,
+            )
+            return attempt
+        _fail(
+            invoice,
+            attempt,
+            code=charge.decline_code,
+            message=charge.message or "Declined.",
+            hard=charge.hard_decline,
+        )
+        return attempt
+
+
+def _is_card(attempt: PaymentAttempt) -> bool:
+    method = attempt.payment_method
+    return method is None or method.is_card
+
+
+@transaction.atomic
+def attempt_record_refusal(*, attempt_id: int, message: str) -> PaymentAttempt:
+    """The gateway refused the request itself (unknown token, bad parameters): nothing was charged."""
+    with scopes_disabled():
+        invoice, attempt = _locked(attempt_id)
+        if attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
+            attempt.completed_at = timezone.now()
+            _fail(invoice, attempt, code="gateway_error", message=message[:300], hard=True)
+        return attempt
+
+
+def _fail(invoice: Invoice, attempt: PaymentAttempt, *, code: str, message: str, hard: bool) -> None:
+    attempt.status = AttemptStatus.FAILED
+    attempt.decline_code, attempt.failure_message, attempt.hard_decline = code, message, hard
+    attempt.save(
+        update_fields=[
+            "status",
+            "gateway_charge_id",
+            "completed_at",
+            "decline_code",
+            "failure_message",
+            "hard_decline",
+        ]
+    )
+    invoice_event(
+        invoice,
+        EventKind.PAYMENT_FAILED,
+        actor=None,
+        message=f"{attempt.method_label}: {message}",
+        attempt_id=attempt.pk,
+        decline_code=code,
+    )
+    if (
+        attempt.trigger in AUTOMATIC_TRIGGERS
+        and invoice.status == InvoiceStatus.OPEN
+        and invoice.amount_due > 0
+    ):
+        _schedule_retry(invoice, attempt)
+
+
+def _schedule_retry(invoice: Invoice, attempt: PaymentAttempt) -> None:
+    """Soft declines are retried `partner.charge_retry_days` after the first try; hard ones never."""
+    partner = invoice.partner
+    retry_days = sorted(partner.charge_retry_days or [])
+    if attempt.hard_decline:
+        invoice_stop_collection(
+            invoice=invoice,
+            reason=f"{attempt.method_label} can't be charged again ({attempt.failure_message}). "
+            "Ask the customer for another payment method.",
+            write_off=False,
+        )
+        return
+    if attempt.try_number > len(retry_days):
+        tries = attempt.try_number
+        invoice_stop_collection(
+            invoice=invoice,
+            reason=f"Gave up after {tries} tr{'y' if tries == 1 else 'ies'}.",
+            write_off=partner.mark_uncollectible_after_retries,
+        )
+        return
+    first = (
+        PaymentAttempt.objects.filter(invoice=invoice, trigger__in=AUTOMATIC_TRIGGERS, try_number=1)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    ) or attempt.created_at
+    day = first.astimezone(partner.zone).date() + datetime.timedelta(days=retry_days[attempt.try_number - 1])
+    invoice_schedule_charge(
+        invoice=invoice,
+        at=_local_midnight(day, partner.zone),
+        message=f"Retry {attempt.try_number} of {len(retry_days)} on {day:%b %-d, %Y}",
+    )
+
+
+# The due-date job ------------------------------------------------------------------------------------
+
+
+def charge_due_invoices(*, now: datetime.datetime | None = None, batch: int | None = None) -> int:
+    """Charge every open invoice whose `next_charge_at` has come; returns how many attempts it made.
+
+    Any number of these may run at once (beat overlapping itself, several workers): each claims its
+    own invoices with SELECT ... FOR UPDATE SKIP LOCKED and commits the attempts before charging.
+    """
+    batch = batch or settings.PAYMENT_CHARGE_BATCH
+    made = 0
+    while attempt_ids := _claim_due(now or timezone.now(), batch):
+        _execute_many(attempt_ids)
+        made += len(attempt_ids)
+    return made
+
+
+@transaction.atomic
+def _claim_due(now: datetime.datetime, batch: int) -> list[int]:
+    with scopes_disabled():
+        invoices = list(
+            Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
+            .select_related("partner", "customer")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_charge_at")[:batch]
+        )
+        claimed = []
+        for invoice in invoices:
+            invoice_schedule_charge(invoice=invoice, at=None)
+            if live_attempt_error(invoice):
+                continue  # that attempt's outcome decides what happens next
+            method = method_to_charge(invoice)
+            if method is None:
+                invoice_stop_collection(
+                    invoice=invoice, reason="No saved payment method to charge.", write_off=False
+                )
+                continue
+            previous = (
+                PaymentAttempt.objects.filter(invoice=invoice, trigger__in=AUTOMATIC_TRIGGERS)
+                .order_by("-created_at")
+                .only("status", "try_number")
+                .first()
+            )
+            retrying = previous is not None and previous.status == AttemptStatus.FAILED
+            attempt = attempt_start(
+                invoice=invoice,
+                method=method,
+                trigger=AttemptTrigger.RETRY if retrying else AttemptTrigger.CHARGE_ON_DUE_DATE,
+                try_number=previous.try_number + 1 if retrying else 1,
+                actor=None,
+            )
+            claimed.append(attempt.pk)
+        return claimed
+
+
+def _execute_many(attempt_ids: list[int]) -> None:
+    """Charge a claimed batch, several gateway calls at a time (they mostly wait on the network)."""
+    workers = min(settings.PAYMENT_CHARGE_CONCURRENCY, len(attempt_ids))
+    if workers <= 1:
+        for attempt_id in attempt_ids:
+            _execute_logged(attempt_id)
+        return
+    chunks = [attempt_ids[i::workers] for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
+        list(pool.map(_execute_chunk, chunks))
+
+
+def _execute_chunk(attempt_ids: list[int]) -> None:
+    try:
+        for attempt_id in attempt_ids:
+            _execute_logged(attempt_id)
+    finally:
+        connections.close_all()  # this thread's own connections
+
+
+def _execute_logged(attempt_id: int) -> None:
+    try:
+        attempt_execute(attempt_id=attempt_id)
+    except Exception:  # one bad attempt must not stop the batch; the janitor retries it by key
+        logger.exception("Payment attempt %s could not be executed", attempt_id)
+
+
+# The janitor -----------------------------------------------------------------------------------------
+
+
+def attempts_resolve_stale(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Resolve attempts whose outcome we don't know: asks the gateway by the attempt's own key, and
+    if the gateway never received it, sends the same request (same key) again. Never a new key."""
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
+    with scopes_disabled():
+        ids = list(
+            PaymentAttempt.objects.filter(status=AttemptStatus.PENDING, created_at__lt=stale).values_list(
+                "pk", flat=True
+            )[:limit]
+        )
+        ids += PaymentAttempt.objects.filter(status=AttemptStatus.UNKNOWN).values_list("pk", flat=True)[
+            :limit
+        ]
+        ids += PaymentAttempt.objects.filter(
+            status=AttemptStatus.PROCESSING, created_at__lt=now - PROCESSING_RECHECK
+        ).values_list("pk", flat=True)[:limit]
+    gateway = get_gateway()
+    resolved = 0
+    for attempt_id in ids:
+        try:
+            with scopes_disabled():
+                attempt = PaymentAttempt.objects.get(pk=attempt_id)
+            charge = gateway.find_charge(attempt.idempotency_key)
+            if charge is None and attempt.status != AttemptStatus.PROCESSING:
+                logger.info(
+                    "Payment attempt %s never reached the gateway; sending it again, same key", attempt_id
+                )
+                attempt_execute(attempt_id=attempt_id)
+            elif charge is not None:
+                attempt_record(attempt_id=attempt_id, charge=charge)
+            resolved += 1
+        except GatewayError as error:
+            logger.warning("Payment attempt %s still unresolved: %s", attempt_id, error)
+        except Exception:
+            logger.exception("Payment attempt %s could not be resolved", attempt_id)
+    return resolved

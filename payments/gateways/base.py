@@ -1,0 +1,136 @@
+"""What the app needs from a payment processor, and nothing more.
+
+Callers (payments.services, the webhook view) use only this interface, so a real processor's adapter
+fits beside the sandbox without changing them. Every call that moves money takes an idempotency key:
+sending the same key twice returns the first result and never moves money twice.
+"""
+
+import abc
+import dataclasses
+import enum
+from collections.abc import Mapping
+
+
+class MethodKind(enum.StrEnum):
+    CARD = "card"
+    BANK_ACCOUNT = "bank_account"
+
+
+class ChargeStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PROCESSING = "processing"  # bank debits: accepted, settles or fails later (webhook)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class CardDetails:
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+    name: str = ""
+
+    def __repr__(self) -> str:  # never print a card number, even in a traceback
+        return f"CardDetails(last4={self.number[-4:]!r})"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class BankAccountDetails:
+    routing_number: str
+    account_number: str
+    holder_name: str
+    account_type: str = "checking"
+
+    def __repr__(self) -> str:
+        return f"BankAccountDetails(last4={self.account_number[-4:]!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedMethod:
+    """What the gateway gives back for a saved method: a token and what may be shown to people."""
+
+    token: str
+    kind: MethodKind
+    last4: str
+    brand: str = ""
+    bank_name: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Charge:
+    id: str
+    idempotency_key: str
+    amount: int
+    currency: str
+    status: ChargeStatus
+    decline_code: str = ""
+    message: str = ""
+    hard_decline: bool = False  # the processor says: never retry this method
+    amount_refunded: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class RefundResult:
+    id: str
+    charge_id: str
+    amount: int
+    idempotency_key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    charge_id: str
+
+
+class GatewayError(Exception):
+    """The gateway refused a request (bad parameters, unknown charge); nothing was charged."""
+
+
+class GatewayUnavailable(GatewayError):
+    """No answer (timeout, connection lost): the request may or may not have reached the processor.
+
+    The caller must not guess: it records the attempt as unknown and asks again by the same key.
+    """
+
+
+class MethodRejected(GatewayError):
+    """The processor would not save these card or account details; the message is for the customer."""
+
+
+class WebhookInvalid(GatewayError):
+    """A webhook whose signature, timestamp or body does not check out."""
+
+
+class Gateway(abc.ABC):
+    name: str
+    test_mode: bool
+
+    @abc.abstractmethod
+    def save_method(self, details: CardDetails | BankAccountDetails) -> SavedMethod:
+        """Tokenize card or account details; the numbers go no further than this call."""
+
+    @abc.abstractmethod
+    def charge(
+        self, *, token: str, amount: int, currency: str, idempotency_key: str, description: str = ""
+    ) -> Charge:
+        """Charge a saved method. A decline is a FAILED charge; no answer raises GatewayUnavailable."""
+
+    @abc.abstractmethod
+    def find_charge(self, idempotency_key: str) -> Charge | None:
+        """The charge made with this key, or None if the processor never received it."""
+
+    @abc.abstractmethod
+    def get_charge(self, charge_id: str) -> Charge:
+        """The charge as the processor sees it now."""
+
+    @abc.abstractmethod
+    def refund(self, *, charge_id: str, amount: int, idempotency_key: str) -> RefundResult:
+        """Refund part or all of a succeeded charge."""
+
+    @abc.abstractmethod
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """Verify a webhook's signature and freshness and read it; raises WebhookInvalid."""
