@@ -1,0 +1,31 @@
+"""Saved payment methods made the way the app makes them: through the sandbox gateway."""
+
+from django_scopes import scope
+
+from customers.models import Customer
+from payments.gateways.base import BankAccountDetails, CardDetails
+from payments.models import PaymentMethod
+from payments.services import payment_method_add
+
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000009995"  # insufficient funds: a soft decline, retried
+LOST_CARD = "4000000000009987"  # a hard decline, never retried
+TIMEOUT_CARD = "4000000000000705"  # charged, but the answer never arrives
+GOOD_ACCOUNT = "000123456789"
+RETURNED_ACCOUNT = "000222222227"  # R01
+
+
+def card_for(customer: Customer, number: str = GOOD_CARD, *, default: bool = True, exp_year: int = 2035):
+    with scope(partner=customer.partner):
+        details = CardDetails(number=number, exp_month=12, exp_year=exp_year, cvc="123", name=customer.name)
+        return payment_method_add(customer=customer, details=details, make_default=default)
+
+
+def bank_account_for(
+    customer: Customer, account: str = GOOD_ACCOUNT, *, default: bool = True
+) -> PaymentMethod:
+    with scope(partner=customer.partner):
+        details = BankAccountDetails(
+            routing_number="110000000", account_number=account, holder_name=customer.name
+        )
+        return payment_method_add(customer=customer, details=details, make_default=default)
