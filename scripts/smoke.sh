@@ -2,7 +2,8 @@
 # Production-shape smoke test, run by .ci/run after the tests: gunicorn (the Dockerfile's own CMD),
 # a Celery worker and beat as separate processes with DEBUG off, against this machine's PostgreSQL
 # (127.0.0.1:5432, user postgres, trust auth) and Redis (127.0.0.1:6379, db 14, which it empties).
-# Checks /healthz, a static file served by WhiteNoise, a task round trip and a beat heartbeat.
+# Checks /healthz, a static file served by WhiteNoise, a task round trip, a Charge now invoice paid by the
+# worker through the sandbox gateway, and a beat heartbeat.
 #
 #   bash scripts/smoke.sh          # SMOKE_KEEP_DB=1 keeps the invoicing_smoke database afterwards
 set -euo pipefail
@@ -190,6 +191,44 @@ print(heartbeat.delay().get(timeout=30))
 ') || fail "config.health.heartbeat did not come back from the worker within 30 s"
 [[ $result =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "heartbeat returned ${result@Q}, expected a number"
 say "heartbeat task returned $result"
+
+say "Charge now through the worker: an invoice charged by the sandbox gateway"
+"$PY" - <<'EOF' || fail "a Charge now invoice was not paid by the worker within 30 s"
+import datetime
+import time
+
+import django
+
+django.setup()
+from django_scopes import scope
+
+from customers.services import customer_create
+from invoicing.models import Invoice, PaymentOption
+from invoicing.services import InvoiceInput, LineInput, invoice_create
+from partners.models import Partner
+from payments.gateways.base import CardDetails
+from payments.services import payment_method_add
+
+partner = Partner.objects.create(name="Smoke Partner")
+with scope(partner=partner):
+    customer = customer_create(partner=partner, data={"name": "Smoke", "email": "smoke@example.com"})
+    card = CardDetails(number="4242424242424242", exp_month=12, exp_year=2035, cvc="123")
+    payment_method_add(customer=customer, details=card, make_default=True)
+    data = InvoiceInput(
+        customer=customer,
+        due_date=partner.today() + datetime.timedelta(days=7),
+        currency="USD",
+        lines=[LineInput("Smoke test", 1, 1_000)],
+        payment_option=PaymentOption.CHARGE_NOW,
+    )
+    invoice = invoice_create(partner=partner, data=data, created_by=None, finalize=True)
+    deadline = time.monotonic() + 30
+    while Invoice.objects.get(pk=invoice.pk).status != "paid":
+        if time.monotonic() > deadline:
+            raise SystemExit(1)
+        time.sleep(0.3)
+print(f"smoke: invoice {invoice.number} paid by the worker")
+EOF
 
 # Beat's first send comes one interval (30 s) after it starts. The worker that runs it writes a heartbeat
 # newer than the round trip's, and /healthz then reports its age.

@@ -14,12 +14,13 @@ from django_scopes import scope, scopes_disabled
 
 from customers.models import Customer
 from customers.services import customer_create
-from invoicing.models import Invoice
+from invoicing.models import Invoice, PaymentOption
 from invoicing.services import InvoiceInput, LineInput, invoice_create
 from partners.models import Membership, Partner, Role, User
 from partners.services import partner_create
+from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import PaymentMethodType
-from payments.services import payment_record_offline
+from payments.services import customer_set_autopay, payment_method_add, payment_record_offline
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-partner-2026"
@@ -98,9 +99,10 @@ class Command(BaseCommand):
                 },
             )
         ]
+        self._payment_methods(customers)
         today = partner.today()
         plans = [
-            (customers[0], [("Managed IT services, monthly", "1", 250_000, "0")], "open", 14),
+            (customers[0], [("Managed IT services, monthly", "1", 250_000, "0")], "auto-pay", 14),
             (
                 customers[1],
                 [("Laptop", "2", 129_999, "8.25"), ("Setup and imaging", "2", 15_000, "0")],
@@ -118,6 +120,9 @@ class Command(BaseCommand):
                 currency=partner.default_currency,
                 lines=[LineInput(d, Decimal(q), price, Decimal(rate)) for d, q, price, rate in lines],
                 memo="Thank you for your business.",
+                payment_option=PaymentOption.CHARGE_ON_DUE_DATE
+                if state == "auto-pay"
+                else PaymentOption.CHARGE_LATER,
             )
             invoice = invoice_create(partner=partner, data=data, created_by=owner, finalize=state != "draft")
             if state in ("paid", "partly paid"):
@@ -132,6 +137,28 @@ class Command(BaseCommand):
             if state == "overdue":
                 # Demo only: the app never accepts a past due date, so age this one directly.
                 Invoice.objects.filter(pk=invoice.pk).update(due_date=today - datetime.timedelta(days=12))
+
+    def _payment_methods(self, customers: list[Customer]) -> None:
+        """Sandbox test methods: Ada pays by card on Auto-Pay, Grace by bank debit, Katherine's card
+        declines (insufficient funds), so failed charges and retries show up too."""
+        ada, grace, _, katherine = customers
+        year = ada.partner.today().year + 3
+        payment_method_add(
+            customer=ada,
+            details=CardDetails("4242424242424242", 12, year, "123", ada.name),
+            make_default=True,
+        )
+        customer_set_autopay(customer=ada, enabled=True)
+        payment_method_add(
+            customer=grace,
+            details=BankAccountDetails("110000000", "000123456789", grace.name),
+            make_default=True,
+        )
+        payment_method_add(
+            customer=katherine,
+            details=CardDetails("4000000000009995", 6, year, "123", katherine.name),
+            make_default=True,
+        )
 
     def _user(self, email: str, password: str, **fields) -> User:
         user = User.objects.filter(email=email).first()
