@@ -5,11 +5,15 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from customers import selectors, services
 from customers.forms import CustomerForm
 from partners.permissions import partner_view
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+from payments.forms import METHOD_FORMS, SENSITIVE_FIELDS
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 100
@@ -82,7 +86,9 @@ def customer_detail(request, customer_id: int):
     context = {
         "customer": customer,
         "balance": selectors.customer_balance(customer=customer),
+        "credit": payment_selectors.customer_credit_balances(customer=customer),
         "invoices": selectors.customer_recent_invoices(customer=customer),
+        "attention": payment_selectors.invoices_needing_attention(partner=request.partner, customer=customer),
         "payment_methods": selectors.customer_payment_methods(customer=customer),
         "today": request.partner.today(),
         "can_edit": request.membership.can_write,
@@ -107,4 +113,80 @@ def customer_unarchive(request, customer_id: int):
     customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
     services.customer_unarchive(customer=customer)
     messages.success(request, f"{customer.display_name} restored.")
+    return redirect("customer_detail", customer_id=customer.pk)
+
+
+# Payment methods and Auto-Pay --------------------------------------------------------------------
+
+
+@sensitive_post_parameters(*SENSITIVE_FIELDS)
+@partner_view()
+def payment_method_add(request, customer_id: int):
+    """Save a card or bank account. The numbers go to the gateway and nowhere else: not the database,
+    not the logs, and not back into the page when the form has errors."""
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    kind = request.POST.get("kind") or request.GET.get("kind")
+    kind = kind if kind in METHOD_FORMS else "card"
+    form = METHOD_FORMS[kind](request.POST or None, today=request.partner.today())
+    if request.method == "POST" and form.is_valid():
+        try:
+            method = payment_services.payment_method_add(
+                customer=customer, details=form.details(), make_default=form.cleaned_data["make_default"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{method} saved for {customer.display_name}.")
+            return redirect("customer_detail", customer_id=customer.pk)
+    context = {"customer": customer, "form": form, "kind": kind, "kinds": METHOD_FORMS}
+    return render(request, "customers/payment_method_form.html", context)
+
+
+@require_POST
+@partner_view()
+def payment_method_set_default(request, customer_id: int, payment_method_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    method = payment_selectors.payment_method_get(customer=customer, payment_method_id=payment_method_id)
+    try:
+        payment_services.payment_method_set_default(method=method)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{method} is now the default payment method.")
+    return redirect("customer_detail", customer_id=customer.pk)
+
+
+@require_POST
+@partner_view()
+def payment_method_remove(request, customer_id: int, payment_method_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    method = payment_selectors.payment_method_get(customer=customer, payment_method_id=payment_method_id)
+    had_autopay = customer.autopay
+    payment_services.payment_method_remove(method=method)
+    customer.refresh_from_db(fields=["autopay"])
+    note = (
+        " Auto-Pay is off: there is no payment method left to charge."
+        if had_autopay and not customer.autopay
+        else ""
+    )
+    messages.success(request, f"{method} removed.{note}")
+    return redirect("customer_detail", customer_id=customer.pk)
+
+
+@require_POST
+@partner_view()
+def customer_autopay(request, customer_id: int):
+    customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        payment_services.customer_set_autopay(customer=customer, enabled=enabled)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Auto-Pay is on for {customer.display_name}: new invoices default to Charge on due date."
+            if enabled
+            else f"Auto-Pay is off for {customer.display_name}.",
+        )
     return redirect("customer_detail", customer_id=customer.pk)

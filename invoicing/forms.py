@@ -3,6 +3,8 @@
 """
 
 import datetime
+import itertools
+import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -160,6 +162,11 @@ class OfflinePaymentForm(forms.Form):
     reference = forms.CharField(
         required=False, max_length=200, help_text="Check number or transfer reference."
     )
+    keep_excess_as_credit = forms.BooleanField(
+        label="Keep the extra as customer credit",
+        required=False,
+        help_text="When more than the amount due was received; the credit pays the customer's next invoice.",
+    )
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -185,7 +192,40 @@ class CreditNoteForm(forms.Form):
         return cleaned
 
 
+class RetryDaysField(forms.CharField):
+    """Days after the first failed automatic charge to try again, typed as "3, 7, 14"."""
+
+    MAX_RETRIES = 10
+    MAX_DAY = 60
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(day) for day in value)
+        return value
+
+    def clean(self, value) -> list[int]:
+        text = (super().clean(value) or "").strip()
+        parts = [part.strip() for part in re.split(r"[,\s]+", text) if part.strip()]
+        if not all(part.isascii() and part.isdigit() for part in parts):
+            raise ValidationError("Enter whole numbers of days separated by commas, like 3, 7, 14.")
+        days = [int(part) for part in parts]
+        if len(days) > self.MAX_RETRIES:
+            raise ValidationError(f"Enter at most {self.MAX_RETRIES} retries.")
+        if any(not 1 <= day <= self.MAX_DAY for day in days):
+            raise ValidationError(f"Each retry must be 1 to {self.MAX_DAY} days after the first try.")
+        if any(later <= earlier for earlier, later in itertools.pairwise(days)):
+            raise ValidationError("List the days in increasing order, each retry after the one before.")
+        return days
+
+
 class InvoiceSettingsForm(forms.ModelForm):
+    charge_retry_days = RetryDaysField(
+        label="Retry failed charges after (days)",
+        required=False,
+        max_length=100,
+        help_text="Days after the first failed automatic charge, like 3, 7, 14. Leave empty to never retry. "
+        "Hard declines (a lost or stolen card, a closed account) are never retried.",
+    )
     next_number = forms.IntegerField(
         min_value=1,
         max_value=10**12,
@@ -202,6 +242,8 @@ class InvoiceSettingsForm(forms.ModelForm):
             "invoice_number_padding",
             "invoice_number_yearly_reset",
             "credit_note_prefix",
+            "charge_retry_days",
+            "mark_uncollectible_after_retries",
         ]
         widgets = {
             "default_memo": forms.Textarea(attrs={"rows": 3}),
@@ -213,6 +255,13 @@ class InvoiceSettingsForm(forms.ModelForm):
         if any(ch.isspace() for ch in prefix):
             raise ValidationError("Use a prefix without spaces, like INV- or 2026/.")
         return prefix
+
+
+def default_payment_option(customer) -> PaymentOption:
+    """The seed: with Auto-Pay on, Charge on due date is the customer's default payment option."""
+    if customer is not None and customer.autopay:
+        return PaymentOption.CHARGE_ON_DUE_DATE
+    return PaymentOption.CHARGE_LATER
 
 
 def default_due_date(partner: Partner) -> datetime.date:

@@ -27,7 +27,8 @@ LIST_FIELDS = [
     "customer__id", "customer__name", "customer__company",
 ]  # fmt: skip
 COUNT_CAP = 1000
-TABS = ["all", "draft", "open", "overdue", "paid", "void", "uncollectible"]
+TABS = ["all", "draft", "open", "overdue", "attention", "paid", "void", "uncollectible"]
+TAB_LABELS = {"attention": "Needs attention"}
 # Sort keys a person can choose: (label, model field, newest/largest first?)
 SORTS = {
     "-created": ("Newest", "created_at", True),
@@ -73,6 +74,8 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
     today = partner.today()
     if filters.tab == "overdue":
         invoices = invoices.filter(status=InvoiceStatus.OPEN, due_date__lt=today)
+    elif filters.tab == "attention":  # automatic charging stopped: hard decline, retries used up
+        invoices = invoices.filter(status=InvoiceStatus.OPEN, collection_failed_at__isnull=False)
     elif filters.tab in InvoiceStatus.values:
         invoices = invoices.filter(status=filters.tab)
     if filters.customer_id:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing.views import invoices, pdf
+from invoicing.views import invoices, payments, pdf
 
 urlpatterns = [
     path("", invoices.invoice_list, name="invoice_list"),
@@ -19,5 +19,10 @@ urlpatterns = [
     path("<int:invoice_id>/memo/", invoices.invoice_memo, name="invoice_memo"),
     path("<int:invoice_id>/payments/", invoices.invoice_record_payment, name="invoice_record_payment"),
     path("<int:invoice_id>/credit-notes/", invoices.invoice_credit_note, name="invoice_credit_note"),
+    path("<int:invoice_id>/charge/", payments.invoice_charge, name="invoice_charge"),
+    path(
+        "<int:invoice_id>/payments/<int:payment_id>/refund/", payments.invoice_refund, name="invoice_refund"
+    ),
+    path("<int:invoice_id>/payment-status/", payments.invoice_payment_status, name="invoice_payment_status"),
     path("<int:invoice_id>/pdf/", pdf.invoice_pdf_download, name="invoice_pdf"),
 ]

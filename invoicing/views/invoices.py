@@ -23,9 +23,11 @@ from invoicing.forms import (
     MemoForm,
     OfflinePaymentForm,
     default_due_date,
+    default_payment_option,
 )
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
+from invoicing.views.detail import render_detail
 from partners.permissions import partner_view
 from payments.services import payment_record_offline
 
@@ -66,7 +68,7 @@ def invoice_list(request):
     )
     context = {
         "page": page,
-        "tabs": selectors.TABS,
+        "tabs": [(tab, selectors.TAB_LABELS.get(tab, tab.capitalize())) for tab in selectors.TABS],
         "sorts": selectors.SORTS,
         "today": request.partner.today(),
         "filter_customer": _customer_or_none(request, filters.customer_id),
@@ -149,6 +151,10 @@ def _form_context(
         "lines": lines + [{}] * max(BLANK_LINES - len(lines), 1),
         "line_errors": getattr(form, "line_errors", {}),
         "option_help": PAYMENT_OPTION_HELP,
+        "payment_option_default": (
+            form.data.get("payment_option_default") if form.is_bound else form.initial.get("payment_option")
+        )
+        or PaymentOption.CHARGE_LATER,
         "totals": _preview_totals(form, lines, request.partner),
     }
 
@@ -269,6 +275,18 @@ def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None
         return None
 
 
+def _follow_default_option(request, data) -> None:
+    """The default payment option follows the chosen customer (Charge on due date with Auto-Pay on) until
+    the person picks an option: `payment_option_default` is the option the page pre-selected, so a
+    different submitted option was chosen by hand and is kept."""
+    customer = _customer_or_none(request, _parse_int(data.get("customer")))
+    default = default_payment_option(customer)
+    shown_default = data.get("payment_option_default") or PaymentOption.CHARGE_LATER
+    if data.get("payment_option", "") in ("", shown_default):
+        data["payment_option"] = default
+    data["payment_option_default"] = default
+
+
 def _parse_only(form: InvoiceForm) -> None:
     """Read what was typed (lines included) without showing errors: a search is not a submission."""
     form.is_valid()
@@ -283,6 +301,10 @@ def _form_page(request, invoice: Invoice | None):
     initial = _initial(request.partner, invoice)
     if invoice is None and _parse_int(request.GET.get("customer")):
         initial["customer"] = _parse_int(request.GET.get("customer"))  # "Create invoice" from a customer page
+        customer = _customer_or_none(request, initial["customer"])
+        initial["payment_option"] = default_payment_option(customer)
+    if invoice is None and data is not None and action not in ("draft", "create"):
+        _follow_default_option(request, data)  # "Search", "Change customer", "Add line" re-render the page
     form = InvoiceForm(data, partner=request.partner, initial=initial)
     if action in ("draft", "create"):
         if form.is_valid():
@@ -313,7 +335,10 @@ def invoice_edit(request, invoice_id: int):
 @partner_view()
 def invoice_form_preview(request):
     """htmx: the customer picker, payment methods and totals, recomputed from what is typed so far."""
-    form = InvoiceForm(request.GET or None, partner=request.partner, initial=_initial(request.partner))
+    data = request.GET.copy() if request.GET else None
+    if data is not None and request.GET.get("part") == "customer":
+        _follow_default_option(request, data)
+    form = InvoiceForm(data, partner=request.partner, initial=_initial(request.partner))
     if form.is_bound:
         _parse_only(form)
     part = request.GET.get("part", "totals")
@@ -330,32 +355,10 @@ def invoice_form_preview(request):
 # The detail page and its actions ----------------------------------------------------------------
 
 
-def _detail_context(request, invoice: Invoice, **forms) -> dict:
-    return {
-        "invoice": invoice,
-        "lines": invoice.lines.all(),
-        "events": selectors.invoice_events(invoice=invoice),
-        "payments": invoice.payments.order_by("received_on", "id"),
-        "credit_notes": invoice.credit_notes.order_by("created_at"),
-        "is_overdue": selectors.invoice_is_overdue(invoice=invoice),
-        "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),
-        "payment_form": forms.get("payment_form")
-        or OfflinePaymentForm(
-            currency=invoice.currency,
-            initial={
-                "amount": money.format_plain(invoice.amount_due, invoice.currency),
-                "received_on": request.partner.today(),
-            },
-        ),
-        "credit_form": forms.get("credit_form") or CreditNoteForm(currency=invoice.currency),
-        "open_panel": forms.get("open_panel", ""),
-    }
-
-
 @partner_view()
 def invoice_detail(request, invoice_id: int):
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
-    return render(request, "invoicing/invoice_detail.html", _detail_context(request, invoice))
+    return render_detail(request, invoice)
 
 
 def _action(request, invoice_id: int, action, success: str):
@@ -406,11 +409,7 @@ def invoice_memo(request, invoice_id: int):
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
     form = MemoForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "invoicing/invoice_detail.html",
-            _detail_context(request, invoice, memo_form=form, open_panel="memo"),
-        )
+        return render_detail(request, invoice, memo_form=form, open_panel="memo")
     services.invoice_update_memo(invoice=invoice, memo=form.cleaned_data["memo"], actor=request.user)
     messages.success(request, "Memo updated.")
     return redirect("invoice_detail", invoice_id=invoice.pk)
@@ -429,6 +428,7 @@ def invoice_record_payment(request, invoice_id: int):
                 method=form.cleaned_data["method"],
                 received_on=form.cleaned_data["received_on"],
                 reference=form.cleaned_data["reference"],
+                keep_excess_as_credit=form.cleaned_data["keep_excess_as_credit"],
                 actor=request.user,
             )
         except ValidationError as error:
@@ -436,8 +436,7 @@ def invoice_record_payment(request, invoice_id: int):
         else:
             messages.success(request, "Payment recorded.")
             return redirect("invoice_detail", invoice_id=invoice.pk)
-    context = _detail_context(request, invoice, payment_form=form, open_panel="payment")
-    return render(request, "invoicing/invoice_detail.html", context)
+    return render_detail(request, invoice, payment_form=form, open_panel="payment")
 
 
 @require_POST
@@ -458,5 +457,4 @@ def invoice_credit_note(request, invoice_id: int):
         else:
             messages.success(request, f"Credit note {note.number} issued.")
             return redirect("invoice_detail", invoice_id=invoice.pk)
-    context = _detail_context(request, invoice, credit_form=form, open_panel="credit")
-    return render(request, "invoicing/invoice_detail.html", context)
+    return render_detail(request, invoice, credit_form=form, open_panel="credit")

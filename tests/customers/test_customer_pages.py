@@ -41,6 +41,12 @@ def field_error(body: str, field: str) -> str:
     return match.group(1) if match else ""
 
 
+def method_rows(body: str) -> list[str]:
+    """The saved payment methods as listed on the customer page, as text."""
+    rows = re.findall(r'<li class="method">(.*?)</li>', body, flags=re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
 @pytest.fixture
 def member_client(partner):
     return client_for(member_of(partner, Role.MEMBER).user)
@@ -250,8 +256,10 @@ def test_the_detail_page_shows_balance_recent_invoices_and_payment_methods(owner
     assert "Outstanding in USD</dt><dd>$1,050.00" in body
     for shown in ("INV-1", "INV-2", "INV-3", "INV-4", "Uncollectible", "$1,250.50", "Jan 31, 2030"):
         assert shown in body
-    assert "Visa •••• 4242, expires 12/2030" in body
-    assert "Amex •••• 0005, <strong>expired 01/2020</strong>" in body
+    visa, amex = method_rows(body)
+    assert visa.startswith("Visa •••• 4242 Expires 12/2030 Default Remove")  # the default: no "Set as default"
+    assert "Expired" not in visa
+    assert amex.startswith("Amex •••• 0005 Expires 01/2020 Expired Set as default Remove")
     assert "Mastercard" not in body
     assert "No saved payment methods." not in body
 

@@ -6,9 +6,11 @@ all must answer 404. Each partner page is POSTed to by A's Read-only member: all
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django_scopes import ScopeError
+from django_scopes import ScopeError, scope
 
 from partners.models import Membership, Role
+from payments.models import PaymentMethod
+from payments.services import payment_record_offline
 from tests.conftest import client_for, member_of
 from tests.factories import CustomerFactory, InvitationFactory
 from tests.factories.invoicing import make_invoice
@@ -47,11 +49,22 @@ def object_ids_of(partner) -> dict[str, object]:
     """One object of `partner` for every URL keyword argument; a new kind of id must be added here."""
     with_scope = Membership.objects.with_scopes_disabled()
     member = member_of(partner, Role.MEMBER)
+    customer = CustomerFactory(partner=partner)
+    issued = make_invoice(partner, customer=customer)
+    with scope(partner=partner):
+        payment = payment_record_offline(
+            invoice=issued, amount=1_000, method="check", received_on=partner.today(), actor=None
+        )
+        method = PaymentMethod.objects.create(
+            partner=partner, customer=customer, kind="card", brand="Visa", last4="4242", gateway_token="tok"
+        )
     return {
         "membership_id": with_scope.get(user=member.user, partner=partner).pk,
         "invitation_id": InvitationFactory(partner=partner).pk,
-        "customer_id": CustomerFactory(partner=partner).pk,
+        "customer_id": customer.pk,
         "invoice_id": make_invoice(partner, finalize=False).pk,
+        "payment_method_id": method.pk,
+        "payment_id": payment.pk,
     }
 
 
@@ -88,6 +101,13 @@ def test_another_partners_ids_answer_404_on_every_url(partner, other_partner, ot
         "customer_edit",
         "customer_archive",
         "customer_unarchive",
+        "customer_autopay",
+        "payment_method_add",
+        "payment_method_set_default",
+        "payment_method_remove",
+        "invoice_charge",
+        "invoice_refund",
+        "invoice_payment_status",
     } <= set(checked)
 
 

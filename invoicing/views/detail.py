@@ -1,0 +1,107 @@
+"""What the invoice detail page shows, shared by the page and by every action that re-renders it with a
+form's errors (record a payment, issue a credit note, charge, refund)."""
+
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.shortcuts import render
+
+from customers.selectors import customer_payment_methods
+from invoicing import money, selectors
+from invoicing.forms import CreditNoteForm, MemoForm, OfflinePaymentForm
+from invoicing.models import Invoice, InvoiceStatus
+from payments import selectors as payment_selectors
+from payments.forms import ChargeForm, RefundForm
+from payments.models import AttemptStatus, Payment, new_idempotency_key
+
+CHARGEABLE = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+
+
+def apply_errors(form: Form, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError next to the field it names, or above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.message_dict.items():
+        field = (field_map or {}).get(name, name)
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def charge_form(request, invoice: Invoice, methods, data=None) -> ChargeForm:
+    default = next((m.pk for m in methods if m.is_default), methods[0].pk if methods else None)
+    return ChargeForm(
+        data,
+        currency=invoice.currency,
+        methods=methods,
+        today=request.partner.today(),
+        initial={
+            "payment_method": default,
+            "amount": money.format_plain(invoice.amount_due, invoice.currency),
+            "idempotency_key": new_idempotency_key(),
+        },
+    )
+
+
+def refund_form(payment: Payment, data=None) -> RefundForm:
+    return RefundForm(
+        data,
+        currency=payment.currency,
+        prefix=f"refund-{payment.pk}",
+        initial={
+            "amount": money.format_plain(payment.refundable, payment.currency),
+            "idempotency_key": new_idempotency_key(),
+        },
+    )
+
+
+def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
+    methods = (
+        list(customer_payment_methods(customer=invoice.customer)) if invoice.status in CHARGEABLE else []
+    )
+    payments = list(payment_selectors.invoice_payments(invoice=invoice))
+    bound_refund = forms.get("refund_form")
+    for payment in payments:
+        payment.refund_open = bound_refund is not None and forms.get("refund_payment_id") == payment.pk
+        if payment.refund_open:
+            payment.refund_form = bound_refund
+        elif payment.refundable > 0:
+            payment.refund_form = refund_form(payment)
+    attempts = list(payment_selectors.invoice_attempts(invoice=invoice).select_related("created_by"))
+    live = next((a for a in attempts if a.is_live), None)
+    return {
+        "attempts": attempts,
+        "live_attempt": live,
+        "payments": payments,
+        "refunds": payment_selectors.invoice_refunds(invoice=invoice),
+        "charge_methods": methods,
+        "charge_form": forms.get("charge_form")
+        or (charge_form(request, invoice, methods) if methods else None),
+        "collection_stop_reason": payment_selectors.invoice_collection_stop_reason(invoice=invoice),
+        "retry_scheduled": invoice.next_charge_at and any(a.status == AttemptStatus.FAILED for a in attempts),
+    }
+
+
+def detail_context(request, invoice: Invoice, **forms) -> dict:
+    return {
+        "invoice": invoice,
+        "lines": invoice.lines.all(),
+        "events": selectors.invoice_events(invoice=invoice),
+        "credit_notes": invoice.credit_notes.order_by("created_at"),
+        "is_overdue": selectors.invoice_is_overdue(invoice=invoice),
+        "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),
+        "payment_form": forms.get("payment_form")
+        or OfflinePaymentForm(
+            currency=invoice.currency,
+            initial={
+                "amount": money.format_plain(invoice.amount_due, invoice.currency),
+                "received_on": request.partner.today(),
+            },
+        ),
+        "credit_form": forms.get("credit_form") or CreditNoteForm(currency=invoice.currency),
+        "open_panel": forms.get("open_panel", ""),
+        **_payments_context(request, invoice, forms),
+    }
+
+
+def render_detail(request, invoice: Invoice, **forms):
+    return render(request, "invoicing/invoice_detail.html", detail_context(request, invoice, **forms))

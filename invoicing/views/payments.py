@@ -1,0 +1,112 @@
+"""Money on the invoice page: charging a saved method, refunding a payment, and the status line of a
+charge in progress. The rules (amount due, live attempts, idempotency) live in payments.collection and
+payments.services; these views parse, call and render."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from customers.selectors import customer_payment_methods
+from invoicing import money, selectors
+from invoicing.views.detail import apply_errors, charge_form, refund_form, render_detail
+from partners.permissions import partner_view
+from payments import selectors as payment_selectors
+from payments.collection import charge_invoice
+from payments.models import AttemptTrigger, RefundStatus
+from payments.services import refund_create
+
+
+def _already_submitted(request, invoice):
+    messages.info(request, "That form was already submitted; its result is below.")
+    return redirect("invoice_detail", invoice_id=invoice.pk)
+
+
+@require_POST
+@partner_view()
+def invoice_charge(request, invoice_id: int):
+    """Charge one of the customer's saved methods now. The form's idempotency key was made when it was
+    rendered, so a double-submitted form finds its first attempt instead of charging again."""
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    methods = list(customer_payment_methods(customer=invoice.customer))
+    form = charge_form(request, invoice, methods, data=request.POST)
+    if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
+        key = form.cleaned_data["idempotency_key"]
+        if payment_selectors.idempotency_key_used(invoice=invoice, key=key):
+            return _already_submitted(request, invoice)
+        method = next(m for m in methods if m.pk == form.cleaned_data["payment_method"])
+        try:
+            attempt = charge_invoice(
+                invoice=invoice,
+                method=method,
+                trigger=AttemptTrigger.MANUAL,
+                actor=request.user,
+                amount=form.cleaned_data["amount_minor"],
+                idempotency_key=key,
+            )
+        except ValidationError as error:
+            if payment_selectors.idempotency_key_used(invoice=invoice, key=key):
+                return _already_submitted(request, invoice)  # the other submit won the race
+            if not hasattr(error, "error_dict"):  # about the invoice, not the form: paid, charge running
+                messages.error(request, " ".join(error.messages))
+                return redirect("invoice_detail", invoice_id=invoice.pk)
+            apply_errors(form, error)
+        else:
+            amount = money.format_money(attempt.amount, attempt.currency)
+            messages.info(request, f"Charging {amount} to {attempt.method_label}.")
+            return redirect("invoice_detail", invoice_id=invoice.pk)
+    return render_detail(request, invoice, charge_form=form, open_panel="charge")
+
+
+@transaction.non_atomic_requests  # refund_create commits the refund row before calling the gateway
+@require_POST
+@partner_view()
+def invoice_refund(request, invoice_id: int, payment_id: int):
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    payment = payment_selectors.invoice_payment_get(invoice=invoice, payment_id=payment_id)
+    form = refund_form(payment, data=request.POST)
+    if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
+        key = form.cleaned_data["idempotency_key"]
+        if payment_selectors.idempotency_key_used(invoice=invoice, key=key):
+            return _already_submitted(request, invoice)
+        try:
+            refund = refund_create(
+                payment=payment,
+                amount=form.cleaned_data["amount_minor"],
+                reason=form.cleaned_data["reason"],
+                reduce_amount_owed=form.cleaned_data["reduce_amount_owed"],
+                actor=request.user,
+                idempotency_key=key,
+            )
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                messages.error(request, " ".join(error.messages))
+                return redirect("invoice_detail", invoice_id=invoice.pk)
+            apply_errors(form, error)
+        else:
+            amount = money.format_money(refund.amount, refund.currency)
+            if refund.status == RefundStatus.SUCCEEDED:
+                messages.success(request, f"Refunded {amount}.")
+            elif refund.status == RefundStatus.FAILED:
+                messages.error(request, f"The refund of {amount} failed: {refund.failure_message}")
+            else:
+                messages.info(
+                    request, f"The refund of {amount} was sent; the payment processor has not answered yet."
+                )
+            return redirect("invoice_detail", invoice_id=invoice.pk)
+    return render_detail(
+        request, invoice, refund_form=form, refund_payment_id=payment.pk, open_panel=f"refund-{payment.pk}"
+    )
+
+
+@partner_view()
+def invoice_payment_status(request, invoice_id: int):
+    """htmx polls this every 2 s while a charge is in progress; once it is over, the whole page reloads
+    to show the outcome (paid, declined, amounts)."""
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    live = payment_selectors.invoice_live_attempt(invoice=invoice)
+    response = render(request, "invoicing/_payment_status.html", {"invoice": invoice, "live_attempt": live})
+    if request.htmx and live is None:
+        response["HX-Refresh"] = "true"
+    return response
