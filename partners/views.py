@@ -14,6 +14,7 @@ from partners.forms import AcceptInvitationForm, InvitationForm, PartnerDetailsF
 from partners.middleware import SESSION_PARTNER_KEY
 from partners.models import Role
 from partners.permissions import partner_view
+from payments.selectors import invoices_needing_attention
 
 
 class SignInView(auth_views.LoginView):
@@ -24,7 +25,8 @@ class SignInView(auth_views.LoginView):
 
 @partner_view()
 def dashboard(request):
-    return render(request, "partners/dashboard.html")
+    failed = invoices_needing_attention(partner=request.partner).count()
+    return render(request, "partners/dashboard.html", {"failed_charges": failed})
 
 
 @partner_view(write_role=Role.ADMIN)
