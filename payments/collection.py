@@ -563,11 +563,20 @@ def _execute_logged(attempt_id: int) -> None:
 # The janitor -----------------------------------------------------------------------------------------
 
 
-def attempts_resolve_stale(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+def attempts_resolve_stale(
+    *,
+    now: datetime.datetime | None = None,
+    limit: int = 500,
+    older_than: datetime.timedelta | None = None,
+) -> int:
     """Resolve attempts whose outcome we don't know: asks the gateway by the attempt's own key, and
-    if the gateway never received it, sends the same request (same key) again. Never a new key."""
+    if the gateway never received it, sends the same request (same key) again. Never a new key.
+
+    A pending attempt counts as abandoned once `older_than` (PAYMENT_ATTEMPT_STALE_SECONDS) old."""
     now = now or timezone.now()
-    stale = now - datetime.timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
+    if older_than is None:
+        older_than = datetime.timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
+    stale = now - older_than
     with scopes_disabled():
         ids = list(
             PaymentAttempt.objects.filter(status=AttemptStatus.PENDING, created_at__lt=stale).values_list(
