@@ -142,6 +142,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Auth -----------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "partners.User"
+# Sessions are read from Redis and written through to PostgreSQL, which stays the source of truth: a
+# Redis flush or restart signs nobody out, and a Redis outage falls back to the database (config.sessions).
+SESSION_ENGINE = "config.sessions"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
