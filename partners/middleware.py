@@ -28,7 +28,11 @@ class PartnerMiddleware:
                 return self.get_response(request)
 
         if request.user.is_authenticated:
-            request.memberships = membership_list_for_user(user=request.user)
+            # Loaded with the user by partners.backends.MembershipBackend; read here for other backends.
+            memberships = getattr(request.user, "partner_memberships", None)
+            request.memberships = (
+                memberships if memberships is not None else membership_list_for_user(user=request.user)
+            )
             request.membership = membership_choose(
                 memberships=request.memberships, partner_id=request.session.get(SESSION_PARTNER_KEY)
             )

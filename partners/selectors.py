@@ -18,6 +18,27 @@ def membership_list_for_user(*, user: User) -> list[Membership]:
         )
 
 
+def user_with_memberships(*, user_id: int) -> User | None:
+    """The user with `partner_memberships` (as membership_list_for_user), in one query when they have any.
+
+    Used by partners.backends on every request. The partner's logo bytes (up to 1 MB) are left out:
+    pages show it from its own URL.
+    """
+    with scopes_disabled():
+        memberships = list(
+            Membership.objects.filter(user_id=user_id, partner__is_active=True)
+            .select_related("user", "partner")
+            .defer("partner__logo")
+            .order_by("partner__name")
+        )
+    user = memberships[0].user if memberships else User.objects.filter(pk=user_id).first()
+    if user is not None:
+        for membership in memberships:
+            membership.user = user  # one object for the request, as request.user
+        user.partner_memberships = memberships
+    return user
+
+
 def membership_choose(*, memberships: list[Membership], partner_id: int | None) -> Membership | None:
     """The membership in the partner the person chose, or their first one."""
     for membership in memberships:

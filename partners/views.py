@@ -175,7 +175,7 @@ def invitation_accept(request, token: str):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="partners.backends.MembershipBackend")
             request.session[SESSION_PARTNER_KEY] = invitation.partner_id
             messages.success(request, f"Welcome to {invitation.partner.name}.")
             return redirect("dashboard")

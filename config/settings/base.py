@@ -142,6 +142,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Auth -----------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "partners.User"
+# ModelBackend that loads the user's memberships with the user, in one query (partners/backends.py).
+AUTHENTICATION_BACKENDS = ["partners.backends.MembershipBackend"]
 # Sessions are read from Redis and written through to PostgreSQL, which stays the source of truth: a
 # Redis flush or restart signs nobody out, and a Redis outage falls back to the database (config.sessions).
 SESSION_ENGINE = "config.sessions"
