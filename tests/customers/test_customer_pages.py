@@ -257,7 +257,7 @@ def test_the_detail_page_shows_balance_recent_invoices_and_payment_methods(owner
     for shown in ("INV-1", "INV-2", "INV-3", "INV-4", "Uncollectible", "$1,250.50", "Jan 31, 2030"):
         assert shown in body
     visa, amex = method_rows(body)
-    assert visa.startswith("Visa •••• 4242 Expires 12/2030 Default Remove")  # the default: no "Set as default"
+    assert visa.startswith("Visa •••• 4242 Expires 12/2030 Default Remove")  # no "Set as default" on it
     assert "Expired" not in visa
     assert amex.startswith("Amex •••• 0005 Expires 01/2020 Expired Set as default Remove")
     assert "Mastercard" not in body
