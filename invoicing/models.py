@@ -112,6 +112,12 @@ class Invoice(models.Model):
             models.Index(fields=["partner", "due_date", "id"], name="invoice_list_due"),
             models.Index(fields=["partner", "total", "id"], name="invoice_list_total"),
             models.Index(fields=["partner", "customer", "-created_at"], name="invoice_customer"),
+            # "Needs attention": open invoices whose automatic charging stopped; few, so a small index.
+            models.Index(
+                fields=["partner", "due_date", "id"],
+                condition=models.Q(status="open", collection_failed_at__isnull=False),
+                name="invoice_needs_attention",
+            ),
             models.Index(
                 fields=["next_charge_at"],
                 condition=models.Q(next_charge_at__isnull=False),
