@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, IntegerField, Q, QuerySet, Subquery
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Upper
 from django.http import Http404
@@ -27,6 +27,7 @@ LIST_FIELDS = [
     "customer__id", "customer__name", "customer__company",
 ]  # fmt: skip
 COUNT_CAP = 1000
+STATUS_LABELS = dict(InvoiceStatus.choices)
 TABS = ["all", "draft", "open", "overdue", "attention", "paid", "void", "uncollectible"]
 TAB_LABELS = {"attention": "Needs attention"}
 # Sort keys a person can choose: (label, model field, newest/largest first?)
@@ -117,6 +118,13 @@ def _decode(cursor: str, column: str) -> list | None:
         return None
 
 
+class _CappedCount(Subquery):
+    """COUNT(*) of a LIMITed query, as a column of another: PostgreSQL runs it once (an InitPlan)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+
 def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "") -> InvoicePage:
     """One page of the list. A cursor is (direction, sort value, id) of the row to continue from."""
     _, column, descending = SORTS.get(filters.sort, SORTS["-created"])
@@ -132,7 +140,15 @@ def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "")
         _, value, last_id = decoded
         seek = TupleLessThan if seek_descending else TupleGreaterThan
         page = page.filter(seek(Tuple(F(column), F("id")), (value, last_id)))
-    rows = list(page.select_related("customer").only(*LIST_FIELDS)[: PAGE_SIZE + 1])
+    # The count travels with the page (one round trip, not two). Counted in list order on purpose: the
+    # planner then uses the same index as the page itself. An empty page (a stale cursor) reads 0.
+    capped_count = _CappedCount(base.order_by(*order).values("pk")[: COUNT_CAP + 1])
+    rows = list(
+        page.select_related("customer")
+        .only(*LIST_FIELDS)
+        .annotate(capped_count=capped_count)[: PAGE_SIZE + 1]
+    )
+    count = rows[0].capped_count if rows else 0
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if backwards:
@@ -140,11 +156,9 @@ def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "")
     today = partner.today()
     for row in rows:  # the status a person reads, computed once here rather than per row in the template
         overdue = row.status == InvoiceStatus.OPEN and row.due_date < today
-        row.list_status = ("overdue", "Overdue") if overdue else (row.status, row.get_status_display())
+        row.list_status = ("overdue", "Overdue") if overdue else (row.status, STATUS_LABELS[row.status])
     at_start = not decoded or (backwards and not has_more)
     next_exists = has_more if not backwards else True
-    # Counted in list order on purpose: the planner then uses the same index as the page itself.
-    count = base.order_by(*order)[: COUNT_CAP + 1].count()
     return InvoicePage(
         invoices=rows,
         next_cursor=_encode(["next", getattr(rows[-1], column), rows[-1].pk])

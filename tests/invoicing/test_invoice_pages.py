@@ -207,6 +207,14 @@ def test_list_pages_forward_and_back_without_counting_everything(owner_client, p
     ]
 
 
+def test_list_rows_escape_what_people_typed(owner_client, partner):
+    make_invoice(partner, customer=customer_for(partner, name="x", company='<b>Bold & "Co"</b>'))
+    body = owner_client.get(reverse("invoice_list")).content.decode()
+    assert "<td>&lt;b&gt;Bold &amp; &quot;Co&quot;&lt;/b&gt;</td>" in body
+    assert "<b>Bold" not in body
+    assert "1 invoice<" in body
+
+
 def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partner):
     make_invoice(partner, due_in_days=5)
     make_invoice(partner, due_in_days=40)
