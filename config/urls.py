@@ -17,5 +17,6 @@ urlpatterns = [
     path("recurring/", include("invoicing.recurring_urls")),
     path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
     path("webhooks/payments/", gateway_webhook, name="gateway_webhook"),
+    path("pay/", include("payments.portal.urls")),
     path("", include("partners.urls")),
 ]

@@ -244,11 +244,21 @@ class InvoiceSettingsForm(forms.ModelForm):
             "credit_note_prefix",
             "charge_retry_days",
             "mark_uncollectible_after_retries",
+            "pay_link_valid_days",
         ]
         widgets = {
             "default_memo": forms.Textarea(attrs={"rows": 3}),
             "default_footer": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pay_link_valid_days"].required = False
+        self.fields["pay_link_valid_days"].help_text += " Leave empty for 30 days."
+
+    def clean_pay_link_valid_days(self) -> int:
+        days = self.cleaned_data["pay_link_valid_days"]
+        return 30 if days is None else days
 
     def clean_invoice_number_prefix(self) -> str:
         prefix = self.cleaned_data["invoice_number_prefix"]

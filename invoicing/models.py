@@ -168,6 +168,7 @@ class EventKind(models.TextChoices):
     MEMO_CHANGED = "memo_changed", "Memo changed"
     SENT = "sent", "Sent"
     VIEWED = "viewed", "Viewed by customer"
+    PAY_LINK_REISSUED = "pay_link_reissued", "Pay link reissued"
     PAYMENT_ATTEMPTED = "payment_attempted", "Payment attempted"
     PAYMENT_PROCESSING = "payment_processing", "Payment processing"
     PAYMENT_FAILED = "payment_failed", "Payment failed"

@@ -22,6 +22,7 @@ from urllib.request import url2pathname
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django_scopes import scope
 from PIL import Image
 from weasyprint import CSS, HTML
@@ -77,8 +78,14 @@ def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
 
 
 def invoice_pay_url(invoice: Invoice) -> str | None:
-    """The customer's pay page for this invoice. Returns None until the pay portal exists."""
-    return None
+    """Where the PDF sends the customer to pay: the portal's address, used with the invoice number.
+
+    Not the invoice's own pay link: its token is stored only hashed (the URL exists only when issued),
+    and PDFs are stored in the database and forwarded freely. At this address the customer enters the
+    invoice number and their email, and the link is emailed to the address on file."""
+    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) or not invoice.amount_due:
+        return None
+    return settings.SITE_URL + reverse("pay_lookup")
 
 
 def invoice_pdf_render(*, invoice: Invoice) -> bytes:

@@ -54,14 +54,22 @@ class InvoiceInput:
     footer: str = ""
 
 
-def _event(invoice: Invoice, kind: EventKind, *, actor: User | None, message: str = "", **data) -> None:
+def _event(
+    invoice: Invoice,
+    kind: EventKind,
+    *,
+    actor: User | None,
+    message: str = "",
+    actor_label: str = "System",
+    **data,
+) -> None:
     InvoiceEvent.objects.create(
         partner_id=invoice.partner_id,
         invoice=invoice,
         kind=kind,
         message=message,
         actor=actor,
-        actor_label="" if actor else "System",
+        actor_label="" if actor else actor_label,
         data=data,
     )
 
@@ -400,9 +408,17 @@ def invoice_stop_collection(*, invoice: Invoice, reason: str, write_off: bool) -
         _write_off(invoice, actor=None, message="Automatic: the last retry failed")
 
 
-def invoice_event(invoice: Invoice, kind: EventKind, *, actor: User | None, message: str, **data) -> None:
-    """A timeline line written by another app (payment attempts, emails)."""
-    _event(invoice, kind, actor=actor, message=message, **data)
+def invoice_event(
+    invoice: Invoice,
+    kind: EventKind,
+    *,
+    actor: User | None,
+    message: str,
+    actor_label: str = "System",
+    **data,
+) -> None:
+    """A timeline line written by another app (payment attempts, emails, the customer's pay page)."""
+    _event(invoice, kind, actor=actor, message=message, actor_label=actor_label, **data)
 
 
 def invoice_lock(invoice: Invoice) -> Invoice:

@@ -25,4 +25,5 @@ urlpatterns = [
     ),
     path("<int:invoice_id>/payment-status/", payments.invoice_payment_status, name="invoice_payment_status"),
     path("<int:invoice_id>/pdf/", pdf.invoice_pdf_download, name="invoice_pdf"),
+    path("<int:invoice_id>/pay-link/", payments.invoice_pay_link_reissue, name="invoice_pay_link_reissue"),
 ]

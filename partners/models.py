@@ -162,6 +162,15 @@ class Partner(models.Model):
         help_text="Otherwise the invoice stays open for you to follow up.",
     )
 
+    # Pay links (payments.portal): how long after the due date an emailed link keeps working.
+    pay_link_valid_days = models.PositiveSmallIntegerField(
+        "pay links work for (days after the due date)",
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="An expired link offers the customer a fresh one by email.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=True)
 

@@ -269,7 +269,12 @@ def charge_invoice(
 
 
 def collection_start(*, invoice: Invoice, actor: User | None) -> None:
-    """Called when an invoice is issued: use the customer's credit, then follow the payment option."""
+    """Called when an invoice is issued: give it a pay link, use the customer's credit, then follow the
+    payment option. The link's URL can only be known now; it rides on `invoice.fresh_pay_url` for the
+    caller of this request (the finalize page shows it once), and is never stored."""
+    from payments.portal.services import pay_link_issue
+
+    invoice.fresh_pay_url = pay_link_issue(invoice=invoice)
     credit_apply(invoice=invoice, actor=actor)
     if invoice.amount_due == 0:
         return
@@ -388,6 +393,10 @@ def attempt_record(*, attempt_id: int, charge: Charge) -> PaymentAttempt:
                 attempt=attempt,
                 charge_id=charge.id,
             )
+            if attempt.trigger == AttemptTrigger.CUSTOMER:
+                from payments.portal.services import payment_receipt_send
+
+                payment_receipt_send(invoice=invoice, attempt=attempt)
             return attempt
         _fail(
             invoice,

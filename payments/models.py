@@ -291,6 +291,36 @@ class CustomerCredit(models.Model):
         return f"{self.get_kind_display()} {self.amount} {self.currency}"
 
 
+class PayLink(models.Model):
+    """The credential in a customer's pay link (/pay/<token>/). Only the SHA-256 of the token is kept, so
+    the link can be shown only when it is issued (see payments.portal.services)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.CASCADE, related_name="pay_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_viewed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Throttles the 'Viewed by customer' timeline line."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["invoice"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="pay_link_live_by_invoice",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Pay link {self.pk} for invoice {self.invoice_id}"
+
+
 class WebhookDelivery(models.Model):
     """A gateway webhook we acted on, by the gateway's event id, so a redelivery changes nothing."""
 

@@ -55,3 +55,20 @@ def sandbox_clock() -> int:
         gateway.mark_delivered(event_id)
         delivered += 1
     return delivered
+
+
+@shared_task
+def email_pay_link(*, invoice_id: int) -> str:
+    """A fresh pay link emailed to the customer's address on file (asked for on an expired link)."""
+    from django_scopes import scopes_disabled
+
+    from invoicing.models import Invoice
+    from payments.portal.services import pay_link_email
+
+    with scopes_disabled():
+        invoice = Invoice.objects.select_related("partner", "customer").filter(pk=invoice_id).first()
+    if invoice is None:
+        logger.error("email_pay_link rejected: no invoice %s", invoice_id)
+        return "rejected"
+    pay_link_email(invoice=invoice)
+    return "sent"

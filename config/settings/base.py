@@ -159,6 +159,8 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 SIGN_IN_RATE_LIMIT = env("SIGN_IN_RATE_LIMIT", default="10/900")  # attempts / seconds, per email and per IP
+# Requests for a fresh pay link (a dead link or the lookup form), per client address and per link.
+PAY_LINK_REQUEST_RATE_LIMIT = env("PAY_LINK_REQUEST_RATE_LIMIT", default="5/900")
 INVITATION_VALID_DAYS = 7
 LOGO_MAX_BYTES = 1024 * 1024
 

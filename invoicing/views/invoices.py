@@ -311,7 +311,7 @@ def _form_page(request, invoice: Invoice | None):
             saved = _save(request, form, invoice)
             if saved is not None:
                 verb = "created" if saved.status != InvoiceStatus.DRAFT else "saved as a draft"
-                messages.success(request, f"Invoice {saved.display_number} {verb}.")
+                messages.success(request, f"Invoice {saved.display_number} {verb}.{_pay_link_note(saved)}")
                 return redirect("invoice_detail", invoice_id=saved.pk)
     elif form.is_bound:
         _parse_only(form)  # "Search" or "Change customer" without JavaScript
@@ -368,8 +368,14 @@ def _action(request, invoice_id: int, action, success: str):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("invoice_detail", invoice_id=invoice.pk)
-    messages.success(request, success.format(invoice=result))
+    messages.success(request, success.format(invoice=result) + _pay_link_note(result))
     return redirect("invoice_detail", invoice_id=result.pk)
+
+
+def _pay_link_note(invoice) -> str:
+    """Finalizing issues the customer's pay link; only its hash is stored, so this is its one showing."""
+    url = getattr(invoice, "fresh_pay_url", None)
+    return f" Its pay link (shown only now; Reissue pay link makes a new one): {url}" if url else ""
 
 
 @require_POST

@@ -15,6 +15,7 @@ from partners.permissions import partner_view
 from payments import selectors as payment_selectors
 from payments.collection import charge_invoice
 from payments.models import AttemptTrigger, RefundStatus
+from payments.portal.services import pay_link_reissue
 from payments.services import refund_create
 
 
@@ -98,6 +99,23 @@ def invoice_refund(request, invoice_id: int, payment_id: int):
     return render_detail(
         request, invoice, refund_form=form, refund_payment_id=payment.pk, open_panel=f"refund-{payment.pk}"
     )
+
+
+@require_POST
+@partner_view()
+def invoice_pay_link_reissue(request, invoice_id: int):
+    """A new pay link for the customer; every earlier one stops working. Only the token's hash is kept,
+    so this message is the one time the link is shown (it travels in the messages cookie, not the DB)."""
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    try:
+        url = pay_link_reissue(invoice=invoice, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"New pay link (copy it now, it is shown only once; earlier links no longer work): {url}"
+        )
+    return redirect("invoice_detail", invoice_id=invoice.pk)
 
 
 @partner_view()

@@ -356,14 +356,18 @@ def test_an_unreadable_logo_prints_the_business_name(partner, customer, tmp_path
     assert partner.name in text_of(content, tmp_path)
 
 
-def test_the_pay_link_appears_once_the_portal_gives_one(partner, customer, monkeypatch, tmp_path):
+def test_open_invoices_print_the_pay_portal_address_and_number_never_a_token(
+    partner, customer, settings, tmp_path
+):
     invoice = make_invoice(partner, customer)
-    assert "Pay online" not in text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+    token = invoice.fresh_pay_url.rstrip("/").rsplit("/", 1)[-1]
 
-    monkeypatch.setattr(pdf, "invoice_pay_url", lambda invoice: "https://pay.example/i/abc123")
     text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
 
-    assert "Pay online: https://pay.example/i/abc123" in text
+    assert f"Pay online at {settings.SITE_URL}/pay/ with invoice number {invoice.number}" in text
+    assert token not in text  # PDFs are stored and forwarded; the pay link's token stays in emails
+    draft = make_invoice(partner, customer, finalize=False)
+    assert "Pay online" not in text_of(pdf.invoice_pdf_render(invoice=draft), tmp_path)
 
 
 def test_the_owner_downloads_the_pdf(partner, customer, owner, tmp_path):

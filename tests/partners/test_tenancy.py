@@ -24,6 +24,11 @@ NOT_TENANT_DATA = {
     "outbox_detail": "development outbox, all partners' mail, off in production (test_outbox)",
     "outbox_html": "development outbox",
     "outbox_attachment": "development outbox",
+    "pay_page": "public: the pay link's token is the credential (tests/payments/test_pay_page.py)",
+    "pay_pdf": "public: the pay link's token is the credential",
+    "pay_confirm": "public: the pay link's token is the credential; charges only that invoice",
+    "pay_result": "public: the pay link's token is the credential; shows only that invoice's attempts",
+    "pay_brand_css": "public: a brand colour as CSS, keyed by the colour itself; no partner data",
 }
 
 

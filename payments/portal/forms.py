@@ -1,0 +1,42 @@
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FreshLinkForm(forms.Form):
+    """On a dead pay link: the customer's email, to send a fresh link to the address on file."""
+
+    email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": "Enter your email address.", "invalid": "Enter an email address."},
+    )
+
+
+class LookupForm(FreshLinkForm):
+    """The address printed on PDFs: the invoice number and the customer's email."""
+
+    field_order = ["number", "email"]
+
+    number = forms.CharField(
+        label="Invoice number",
+        max_length=40,
+        error_messages={"required": "Enter the invoice number printed on the invoice."},
+    )
+
+
+class ConfirmPaymentForm(forms.Form):
+    """Hidden fields only: the method shown and the key made when the confirm step was drawn."""
+
+    method = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+
+    def clean_idempotency_key(self) -> str:
+        key = self.cleaned_data["idempotency_key"]
+        if not KEY_SHAPE.match(key):
+            raise ValidationError("This form is out of date. Go back to the invoice and try again.")
+        return key

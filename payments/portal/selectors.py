@@ -1,0 +1,90 @@
+"""Reads for the customer's pay pages. The token is the credential, so these are the only reads here that
+cross partners (with `scopes_disabled`); everything after runs inside the invoice's partner scope."""
+
+import enum
+import hmac
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from invoicing.models import Invoice, InvoiceStatus
+from partners.tokens import token_hash
+from payments.collection import CHARGING_ISSUED, method_to_charge
+from payments.models import LIVE_ATTEMPT_STATUSES, AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
+
+MAX_TOKEN_LENGTH = 200
+
+
+class LinkState(enum.StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ResolvedLink:
+    state: LinkState
+    link: PayLink | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == LinkState.VALID
+
+
+def pay_link_resolve(*, token: str) -> ResolvedLink:
+    """What a token points at. Every token is hashed and looked up the same way, so the time taken says
+    nothing about how close a guess was; callers show one "link not valid" page for every state but VALID."""
+    digest = token_hash(token[:MAX_TOKEN_LENGTH])
+    with scopes_disabled():
+        link = (
+            PayLink.objects.select_related("invoice", "invoice__partner", "invoice__customer")
+            .filter(token_hash=digest)
+            .first()
+        )
+    if link is None or not hmac.compare_digest(link.token_hash, digest):
+        return ResolvedLink(LinkState.UNKNOWN)
+    if link.invoice.status == InvoiceStatus.DRAFT:
+        return ResolvedLink(LinkState.UNKNOWN)
+    if link.revoked_at is not None:
+        return ResolvedLink(LinkState.REVOKED, link)
+    if link.expires_at <= timezone.now():
+        return ResolvedLink(LinkState.EXPIRED, link)
+    return ResolvedLink(LinkState.VALID, link)
+
+
+def invoices_for_lookup(*, number: str, email: str, limit: int = 5) -> list[Invoice]:
+    """Issued invoices numbered `number` whose customer's address on file is `email`, at any partner
+    (numbers repeat across partners; the email is what makes a match theirs)."""
+    with scopes_disabled():
+        return list(
+            Invoice.objects.filter(number__iexact=number.strip(), customer__email__iexact=email.strip())
+            .exclude(status=InvoiceStatus.DRAFT)
+            .select_related("partner", "customer")[:limit]
+        )
+
+
+def invoice_is_payable(invoice: Invoice) -> bool:
+    return invoice.status in CHARGING_ISSUED and invoice.amount_due > 0
+
+
+def method_offered(invoice: Invoice) -> PaymentMethod | None:
+    """The saved method the pay page offers: the invoice's chosen one, else the default; not if expired."""
+    method = method_to_charge(invoice)
+    if method is None or method.is_expired_on(invoice.partner.today()):
+        return None
+    return method
+
+
+def live_attempt(invoice: Invoice) -> PaymentAttempt | None:
+    return PaymentAttempt.objects.filter(
+        partner_id=invoice.partner_id, invoice=invoice, status__in=LIVE_ATTEMPT_STATUSES
+    ).first()
+
+
+def customer_attempt(*, invoice: Invoice, key: str) -> PaymentAttempt | None:
+    """The attempt made from this invoice's pay page with the confirm form carrying `key`."""
+    return PaymentAttempt.objects.filter(
+        partner_id=invoice.partner_id, invoice=invoice, idempotency_key=key, trigger=AttemptTrigger.CUSTOMER
+    ).first()

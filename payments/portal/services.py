@@ -1,0 +1,171 @@
+"""Pay links, and what the customer does on the hosted invoice page.
+
+A pay link's token (256 bits from `secrets`) is stored only as its SHA-256, so its URL exists only at the
+moment it is issued: whoever issues one (finalizing, the partner's "Reissue pay link", an email) gets the
+URL back and must use it right away. Each email may carry its own link; they all keep working until they
+expire (partner.pay_link_valid_days after the due date) or the partner reissues, which revokes them all.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope
+
+from config.celery import enqueue
+from invoicing import money
+from invoicing.models import EventKind, Invoice, InvoiceStatus
+from invoicing.services import invoice_event
+from partners.models import User
+from partners.tokens import token_hash, token_new
+from payments.collection import charge_invoice
+from payments.models import AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
+from payments.portal.selectors import LinkState, ResolvedLink, invoices_for_lookup
+from reminders.services import email_send
+
+VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
+
+
+def pay_link_expiry(*, invoice: Invoice, now: datetime.datetime) -> datetime.datetime:
+    """The end of the partner's day `pay_link_valid_days` after the due date; a link issued later than
+    that (a long-overdue invoice) still gets as many days from now."""
+    partner = invoice.partner
+    days = partner.pay_link_valid_days
+    last_day = invoice.due_date + datetime.timedelta(days=days + 1)
+    end = datetime.datetime.combine(last_day, datetime.time(0), tzinfo=partner.zone)
+    return max(end, now + datetime.timedelta(days=days))
+
+
+def pay_link_url(token: str) -> str:
+    return settings.SITE_URL + reverse("pay_page", kwargs={"token": token})
+
+
+def pay_link_issue(*, invoice: Invoice) -> str:
+    """A new link for an issued invoice; returns its URL, the only time it can be known. This is the
+    hook for emails (issue 7): call it while drawing each email and put the URL in that email."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise ValidationError("A draft has no pay link. Finalize the invoice first.")
+    token = token_new()
+    PayLink.objects.create(
+        partner_id=invoice.partner_id,
+        invoice=invoice,
+        token_hash=token_hash(token),
+        expires_at=pay_link_expiry(invoice=invoice, now=timezone.now()),
+    )
+    return pay_link_url(token)
+
+
+@transaction.atomic
+def pay_link_reissue(*, invoice: Invoice, actor: User | None) -> str:
+    """Revoke every live link of the invoice (links already emailed die) and issue a new one."""
+    now = timezone.now()
+    revoked = PayLink.objects.filter(
+        partner_id=invoice.partner_id, invoice=invoice, revoked_at=None, expires_at__gt=now
+    ).update(revoked_at=now)
+    url = pay_link_issue(invoice=invoice)
+    earlier = f"; {revoked} earlier link{'s' if revoked != 1 else ''} no longer work" if revoked else ""
+    invoice_event(invoice, EventKind.PAY_LINK_REISSUED, actor=actor, message=f"New pay link issued{earlier}")
+    return url
+
+
+def pay_link_record_view(*, link: PayLink) -> bool:
+    """'Viewed by customer' on the timeline, at most once an hour per link, so reloads don't flood it.
+    The conditional update decides, so two tabs opening at once still write one line."""
+    now = timezone.now()
+    claimed = (
+        PayLink.objects.filter(pk=link.pk)
+        .filter(Q(last_viewed_at=None) | Q(last_viewed_at__lte=now - VIEW_EVENT_EVERY))
+        .update(last_viewed_at=now)
+    )
+    if claimed:
+        invoice_event(
+            link.invoice, EventKind.VIEWED, actor=None, actor_label="Customer", message="Opened the pay page"
+        )
+    return bool(claimed)
+
+
+def _same_address(a: str, b: str) -> bool:
+    return bool(a) and a.strip().lower() == b.strip().lower()
+
+
+def pay_link_request_fresh(*, resolved: ResolvedLink, email: str) -> None:
+    """Someone with a dead link asks for a fresh one. Only an expired link (not an unknown or revoked
+    one) whose customer's address on file is `email` gets one, by email to that address; the caller
+    answers the same whatever happens here, and the email itself is drawn and sent by a worker."""
+    if resolved.state != LinkState.EXPIRED:
+        return
+    invoice = resolved.link.invoice
+    if _same_address(email, invoice.customer.email):
+        from payments.tasks import email_pay_link
+
+        enqueue(email_pay_link, invoice_id=invoice.pk)
+
+
+def pay_link_request_by_number(*, number: str, email: str) -> None:
+    """The address printed on PDFs: an invoice number and the customer's email get a link emailed."""
+    from payments.tasks import email_pay_link
+
+    for invoice in invoices_for_lookup(number=number, email=email):
+        enqueue(email_pay_link, invoice_id=invoice.pk)
+
+
+@transaction.atomic
+def pay_link_email(*, invoice: Invoice) -> None:
+    """Email a freshly issued link to the customer's address on file."""
+    partner = invoice.partner
+    with scope(partner=partner):
+        url = pay_link_issue(invoice=invoice)
+        email_send(
+            to=[invoice.customer.email],
+            subject=f"Your link to invoice {invoice.number} from {partner.name}",
+            template="emails/pay_link",
+            context={
+                "invoice": invoice,
+                "partner": partner,
+                "link": url,
+                "amount_due": money.format_money(invoice.amount_due, invoice.currency),
+                "valid_days": partner.pay_link_valid_days,
+            },
+            reply_to=[partner.email] if partner.email else None,
+        )
+
+
+def pay_with_saved_method(*, invoice: Invoice, method_id: int, idempotency_key: str) -> PaymentAttempt:
+    """The customer's "Confirm payment": charge the saved method they were shown, once per key."""
+    method = PaymentMethod.objects.filter(
+        partner_id=invoice.partner_id, customer_id=invoice.customer_id, pk=method_id, removed_at=None
+    ).first()
+    if method is None:
+        raise ValidationError("That payment method is no longer available. Go back to the invoice.")
+    if method.is_expired_on(invoice.partner.today()):
+        raise ValidationError(f"{method} has expired. Go back to the invoice.")
+    return charge_invoice(
+        invoice=invoice,
+        method=method,
+        trigger=AttemptTrigger.CUSTOMER,
+        actor=None,
+        idempotency_key=idempotency_key,
+    )
+
+
+def payment_receipt_send(*, invoice: Invoice, attempt: PaymentAttempt) -> None:
+    """The customer's receipt for a payment they made on the pay page (sent after commit)."""
+    partner = invoice.partner
+    email_send(
+        to=[invoice.customer.email],
+        subject=f"Receipt for invoice {invoice.number} from {partner.name}",
+        template="emails/receipt",
+        context={
+            "invoice": invoice,
+            "partner": partner,
+            "attempt": attempt,
+            "amount": money.format_money(attempt.amount, attempt.currency),
+            "amount_due": money.format_money(invoice.amount_due, invoice.currency),
+            "paid_on": timezone.now().astimezone(partner.zone).date(),
+        },
+        reply_to=[partner.email] if partner.email else None,
+    )

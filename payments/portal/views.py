@@ -1,0 +1,233 @@
+"""The hosted invoice page. Public: the token in the URL is the credential, so there is no partner login
+and PartnerMiddleware's scope does not apply; `pay_link_view` resolves the token and runs the view inside
+the invoice's own partner scope and time zone. Every dead link (unknown, expired, revoked) gets the same
+404 page, with a form that emails a fresh link to the customer's address on file and says nothing more."""
+
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+from django_scopes import scope
+
+from invoicing import money
+from invoicing.pdf import _brand_colours, invoice_pdf_get
+from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
+from partners.tokens import token_hash
+from payments.models import AttemptStatus, PayLink, new_idempotency_key
+from payments.portal import selectors, services
+from payments.portal.forms import ConfirmPaymentForm, FreshLinkForm, LookupForm
+
+RATE_SCOPE = "pay-link-request"
+RATE_LIMITED = "Too many requests. Wait 15 minutes and try again."
+HEX = re.compile(r"^[0-9a-fA-F]{6}$")
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Pages reached by a secret URL: never cached by proxies, never indexed, never sent as a referrer."""
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def pay_link_view(view):
+    @wraps(view)
+    def wrapped(request, token: str, *args, **kwargs):
+        resolved = selectors.pay_link_resolve(token=token)
+        if not resolved.ok:
+            return _private(_link_not_valid(request, token, resolved))
+        link = resolved.link
+        link.raw_token = token  # for this page's own URLs; never stored
+        partner = link.invoice.partner
+        previous = timezone.get_current_timezone()
+        timezone.activate(partner.zone)
+        try:
+            with scope(partner=partner):
+                return _private(view(request, link, *args, **kwargs))
+        finally:
+            timezone.activate(previous)
+
+    return wrapped
+
+
+def _rate_limited(request, key: str) -> bool:
+    keys = [f"ip:{client_ip(request)}", key]
+    rate = settings.PAY_LINK_REQUEST_RATE_LIMIT
+    if rate_limit_exceeded(scope=RATE_SCOPE, keys=keys, rate=rate):
+        return True
+    rate_limit_hit(scope=RATE_SCOPE, keys=keys, rate=rate)
+    return False
+
+
+def _link_not_valid(request, token: str, resolved) -> HttpResponse:
+    """One page and one status for every dead link, whatever the reason and whatever is submitted."""
+    if request.method != "POST":
+        return render(request, "payments/portal/link_invalid.html", {"form": FreshLinkForm()}, status=404)
+    form = FreshLinkForm(request.POST)
+    sent = False
+    if form.is_valid():
+        if _rate_limited(request, f"link:{token_hash(token[: selectors.MAX_TOKEN_LENGTH])}"):
+            form.add_error(None, RATE_LIMITED)
+        else:
+            services.pay_link_request_fresh(resolved=resolved, email=form.cleaned_data["email"])
+            sent, form = True, FreshLinkForm()
+    return render(request, "payments/portal/link_invalid.html", {"form": form, "sent": sent}, status=404)
+
+
+@require_http_methods(["GET", "POST"])
+def pay_lookup(request):
+    """The address printed on PDFs (they never carry a token): invoice number + email -> a link by email."""
+    form = LookupForm(request.POST or None)
+    sent = False
+    if request.method == "POST" and form.is_valid():
+        if _rate_limited(request, f"email:{form.cleaned_data['email'].lower()}"):
+            form.add_error(None, RATE_LIMITED)
+        else:
+            services.pay_link_request_by_number(
+                number=form.cleaned_data["number"], email=form.cleaned_data["email"]
+            )
+            sent, form = True, LookupForm()
+    return _private(render(request, "payments/portal/lookup.html", {"form": form, "sent": sent}))
+
+
+@cache_control(public=True, max_age=31536000, immutable=True)
+def brand_stylesheet(request, colour: str):
+    """The partner's colour as CSS custom properties (the CSP forbids style=""). Keyed by the colour
+    itself, so it holds no partner data, needs no query and is cached for a year."""
+    if not HEX.match(colour):
+        raise Http404
+    brand = _brand_colours(f"#{colour.lower()}")
+    accent, ink, on_brand = brand["accent"], brand["ink"], _text_on(brand["accent"])
+    # .portal, loaded after app.css: it overrides the defaults app.css gives the same selector.
+    css = f".portal{{--brand:{accent};--brand-ink:{ink};--on-brand:{on_brand}}}\n"
+    return HttpResponse(css, content_type="text/css")
+
+
+def _text_on(colour: str) -> str:
+    """White or near-black text on the brand colour, whichever has the higher WCAG contrast."""
+
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(int(colour[i : i + 2], 16)) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    on_white = 1.05 / (luminance + 0.05)
+    on_dark = (luminance + 0.05) / (0.0124 + 0.05)  # #1b1f24
+    return "#ffffff" if on_white >= on_dark else "#1b1f24"
+
+
+def _page_context(link: PayLink, **extra) -> dict:
+    invoice = link.invoice
+    payable = selectors.invoice_is_payable(invoice)
+    return {
+        "invoice": invoice,
+        "partner": invoice.partner,
+        "brand_colour": invoice.partner.brand_colour.lstrip("#"),
+        "seller": invoice.seller,
+        "buyer": invoice.buyer,
+        "lines": invoice.lines.all(),
+        "token": link.raw_token,
+        "payable": payable,
+        "live_attempt": selectors.live_attempt(invoice) if payable else None,
+        "method": selectors.method_offered(invoice) if payable else None,
+        "amount_due": money.format_money(invoice.amount_due, invoice.currency),
+        **extra,
+    }
+
+
+@require_GET
+@pay_link_view
+def pay_page(request, link: PayLink):
+    services.pay_link_record_view(link=link)
+    return render(request, "payments/portal/invoice.html", _page_context(link))
+
+
+@require_GET
+@pay_link_view
+def pay_pdf(request, link: PayLink):
+    invoice = link.invoice
+    response = HttpResponse(invoice_pdf_get(invoice=invoice), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{invoice.number}.pdf"
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@pay_link_view
+def pay_confirm(request, link: PayLink):
+    """Click 1 lands here (GET draws the confirm step with a fresh idempotency key); click 2 posts it."""
+    invoice = link.invoice
+    page = reverse("pay_page", kwargs={"token": link.raw_token})
+    if request.method == "GET":
+        method = selectors.method_offered(invoice)
+        if not selectors.invoice_is_payable(invoice) or method is None:
+            return redirect(page)
+        form = ConfirmPaymentForm(initial={"method": method.pk, "idempotency_key": new_idempotency_key()})
+        return render(request, "payments/portal/confirm.html", _page_context(link, form=form, method=method))
+    form = ConfirmPaymentForm(request.POST)
+    error = None
+    if not form.is_valid():
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        key = form.cleaned_data["idempotency_key"]
+        if selectors.customer_attempt(invoice=invoice, key=key):
+            return _to_result(link, key)  # a double click or a resubmit: show the first one's outcome
+        if not selectors.invoice_is_payable(invoice):
+            error = _not_payable_message(invoice)
+        else:
+            try:
+                services.pay_with_saved_method(
+                    invoice=invoice, method_id=form.cleaned_data["method"], idempotency_key=key
+                )
+            except ValidationError as exc:
+                if selectors.customer_attempt(invoice=invoice, key=key):
+                    return _to_result(link, key)  # the other submit won the race
+                error = " ".join(exc.messages)
+            else:
+                return _to_result(link, key)
+    context = _page_context(link, error=error, method=None)
+    return render(request, "payments/portal/confirm.html", context, status=409 if form.is_valid() else 400)
+
+
+def _not_payable_message(invoice) -> str:
+    if invoice.status == "paid":
+        return f"Invoice {invoice.number} is already paid. Nothing was charged."
+    if invoice.status == "void":
+        return f"Invoice {invoice.number} was cancelled (void). Nothing was charged."
+    return f"Nothing is due on invoice {invoice.number}. Nothing was charged."
+
+
+def _to_result(link: PayLink, key: str):
+    return redirect(f"{reverse('pay_result', kwargs={'token': link.raw_token})}?attempt={key}")
+
+
+@require_GET
+@pay_link_view
+def pay_result(request, link: PayLink):
+    """Paid, processing or declined. While the processor has not answered, htmx asks again (every 2 s,
+    every 30 s for a bank debit, which settles in days) and swaps in the outcome."""
+    invoice = link.invoice
+    attempt = selectors.customer_attempt(invoice=invoice, key=request.GET.get("attempt", "")[:100])
+    if attempt is None:
+        return redirect("pay_page", token=link.raw_token)
+    waiting = attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
+    context = _page_context(
+        link,
+        attempt=attempt,
+        waiting=waiting,
+        poll_seconds=30 if attempt.status == AttemptStatus.PROCESSING else 2,
+        attempt_amount=money.format_money(attempt.amount, attempt.currency),
+        poll_url=request.get_full_path(),
+    )
+    template = "payments/portal/_result.html" if request.htmx else "payments/portal/result.html"
+    return render(request, template, context)
