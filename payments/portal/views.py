@@ -144,15 +144,15 @@ def _page_context(link: PayLink, **extra) -> dict:
     }
 
 
-@require_GET
 @pay_link_view
+@require_GET
 def pay_page(request, link: PayLink):
     services.pay_link_record_view(link=link)
     return render(request, "payments/portal/invoice.html", _page_context(link))
 
 
-@require_GET
 @pay_link_view
+@require_GET
 def pay_pdf(request, link: PayLink):
     invoice = link.invoice
     response = HttpResponse(invoice_pdf_get(invoice=invoice), content_type="application/pdf")
@@ -162,15 +162,15 @@ def pay_pdf(request, link: PayLink):
     return response
 
 
-@require_http_methods(["GET", "POST"])
 @pay_link_view
+@require_http_methods(["GET", "POST"])
 def pay_confirm(request, link: PayLink):
     """Click 1 lands here (GET draws the confirm step with a fresh idempotency key); click 2 posts it."""
     invoice = link.invoice
     page = reverse("pay_page", kwargs={"token": link.raw_token})
     if request.method == "GET":
         method = selectors.method_offered(invoice)
-        if not selectors.invoice_is_payable(invoice) or method is None:
+        if not selectors.invoice_is_payable(invoice) or method is None or selectors.live_attempt(invoice):
             return redirect(page)
         form = ConfirmPaymentForm(initial={"method": method.pk, "idempotency_key": new_idempotency_key()})
         return render(request, "payments/portal/confirm.html", _page_context(link, form=form, method=method))
@@ -211,8 +211,8 @@ def _to_result(link: PayLink, key: str):
     return redirect(f"{reverse('pay_result', kwargs={'token': link.raw_token})}?attempt={key}")
 
 
-@require_GET
 @pay_link_view
+@require_GET
 def pay_result(request, link: PayLink):
     """Paid, processing or declined. While the processor has not answered, htmx asks again (every 2 s,
     every 30 s for a bank debit, which settles in days) and swaps in the outcome."""
