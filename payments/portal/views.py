@@ -31,9 +31,11 @@ HEX = re.compile(r"^[0-9a-fA-F]{6}$")
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Pages reached by a secret URL: never cached by proxies, never indexed, never sent as a referrer."""
+    """Pages reached by a secret URL: never cached by proxies, never indexed, and the URL never sent as a
+    referrer to another site. (Not "no-referrer": browsers then send `Origin: null` on the page's own
+    form posts, which Django's CSRF check rightly refuses.)"""
     response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -92,7 +92,7 @@ def test_the_customer_sees_the_branded_invoice_and_a_one_click_pay_button(client
     assert 'style="' not in body
     assert "<script>" not in body
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.django_db
