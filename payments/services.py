@@ -15,7 +15,7 @@ from invoicing import money
 from invoicing.models import Invoice
 from invoicing.services import invoice_apply_refund, invoice_lock
 from partners.models import User
-from payments.collection import attempt_record, receive_money
+from payments.collection import attempt_record, live_attempt_error, receive_money
 from payments.gateways import get_gateway
 from payments.gateways.base import (
     BankAccountDetails,
@@ -142,6 +142,10 @@ def payment_record_offline(
         raise ValidationError({"received_on": "The date received can't be in the future."})
     if invoice.status not in ("open", "uncollectible"):
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
+    # Money may be on its way through the gateway (or a committed attempt is about to be sent by the
+    # janitor): settling the invoice now would get the customer charged for a paid invoice.
+    if error := live_attempt_error(invoice):
+        raise ValidationError(error)
     if amount <= 0:
         raise ValidationError({"amount": "Enter an amount greater than zero."})
     if amount > invoice.amount_due and not keep_excess_as_credit:
