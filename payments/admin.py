@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from payments.models import CustomerCredit, Payment, PaymentAttempt, PaymentMethod, Refund, WebhookDelivery
+from payments.models import (
+    CustomerCredit,
+    PayLink,
+    Payment,
+    PaymentAttempt,
+    PaymentMethod,
+    Refund,
+    WebhookDelivery,
+)
 
 
 @admin.register(PaymentMethod)
@@ -92,3 +100,14 @@ class WebhookDeliveryAdmin(ReadOnlyLedgerAdmin):
     list_display = ["event_id", "gateway", "event_type", "charge_id", "received_at"]
     list_filter = ["gateway", "event_type"]
     search_fields = ["event_id", "charge_id"]
+
+
+@admin.register(PayLink)
+class PayLinkAdmin(ReadOnlyLedgerAdmin):
+    """Only the token's hash is kept, so there is no link here to copy; partners reissue from the invoice."""
+
+    list_display = ["id", "invoice", "partner", "expires_at", "revoked_at", "last_viewed_at", "created_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["invoice__number", "partner__name"]
+    list_select_related = ["invoice", "partner"]
+    exclude = ["token_hash"]
