@@ -75,7 +75,13 @@ def _event(
 
 
 def _lock(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
+    # Only the invoice row: FOR UPDATE on the joined partner and customer rows would serialise every
+    # charge of a partner and deadlock with inserts that key-share-lock the partner (foreign keys).
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("partner", "customer")
+        .get(pk=invoice.pk)
+    )
 
 
 def invoice_validate(*, partner: Partner, data: InvoiceInput) -> None:
@@ -398,6 +404,11 @@ def invoice_schedule_charge(
         _event(invoice, EventKind.CHARGE_SCHEDULED, actor=actor, message=message)
 
 
+def invoices_unschedule_charge(*, invoice_ids: list[int]) -> None:
+    """The due-date job took these invoices (locked by the caller): no further scheduled charge."""
+    Invoice.objects.filter(pk__in=invoice_ids).update(next_charge_at=None, updated_at=timezone.now())
+
+
 def invoice_stop_collection(*, invoice: Invoice, reason: str, write_off: bool) -> None:
     """Automatic charging gave up: the partner sees the invoice under "Needs attention"."""
     invoice.next_charge_at = None
@@ -419,6 +430,26 @@ def invoice_event(
 ) -> None:
     """A timeline line written by another app (payment attempts, emails, the customer's pay page)."""
     _event(invoice, kind, actor=actor, message=message, actor_label=actor_label, **data)
+
+
+def invoice_events_add(events: list[tuple[Invoice, EventKind, dict]]) -> None:
+    """Timeline lines written by another app's batch job, one query for all: (invoice, kind, fields)
+    where fields hold the message and any data, as for invoice_event."""
+    rows = []
+    for invoice, kind, fields in events:
+        data = dict(fields)
+        message = data.pop("message", "")
+        rows.append(
+            InvoiceEvent(
+                partner_id=invoice.partner_id,
+                invoice=invoice,
+                kind=kind,
+                message=message,
+                actor_label="System",
+                data=data,
+            )
+        )
+    InvoiceEvent.objects.bulk_create(rows)
 
 
 def invoice_lock(invoice: Invoice) -> Invoice:

@@ -17,6 +17,7 @@ Lock order, everywhere: invoice, then attempt, then customer (credit).
 
 import datetime
 import logging
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -34,9 +35,11 @@ from invoicing.services import (
     invoice_apply_credit,
     invoice_apply_payment,
     invoice_event,
+    invoice_events_add,
     invoice_lock,
     invoice_schedule_charge,
     invoice_stop_collection,
+    invoices_unschedule_charge,
 )
 from partners.models import User
 from payments.gateways import get_gateway
@@ -196,6 +199,33 @@ def attempt_start(
 
     Raises ValidationError with a message for people when the charge can't be made.
     """
+    attempt = _attempt_new(
+        invoice=invoice, method=method, trigger=trigger, actor=actor, amount=amount, try_number=try_number
+    )
+    if error := live_attempt_error(invoice):
+        raise ValidationError(error)
+    if idempotency_key is not None:
+        attempt.idempotency_key = idempotency_key
+    try:
+        with transaction.atomic():
+            attempt.save(force_insert=True)
+    except IntegrityError:
+        # The same form submitted twice (same key), or a live attempt that appeared meanwhile.
+        raise ValidationError("This payment was already submitted.") from None
+    invoice_event(invoice, EventKind.PAYMENT_ATTEMPTED, actor=actor, **_attempt_event(attempt))
+    return attempt
+
+
+def _attempt_new(
+    *,
+    invoice: Invoice,
+    method: PaymentMethod,
+    trigger: AttemptTrigger,
+    actor: User | None,
+    amount: int | None = None,
+    try_number: int = 1,
+) -> PaymentAttempt:
+    """The rules every attempt obeys (the live-attempt check aside), and its unsaved row."""
     if invoice.status not in CHARGING_ISSUED:
         raise ValidationError(
             f"This invoice is {invoice.get_status_display().lower()}; there is nothing to charge."
@@ -208,38 +238,29 @@ def attempt_start(
         raise ValidationError({"amount": f"That is more than the {due} still due."})
     if method.customer_id != invoice.customer_id or method.removed_at is not None:
         raise ValidationError({"payment_method": "Choose one of the customer's saved payment methods."})
-    if error := live_attempt_error(invoice):
-        raise ValidationError(error)
-    fields = {} if idempotency_key is None else {"idempotency_key": idempotency_key}
-    try:
-        with transaction.atomic():
-            attempt = PaymentAttempt.objects.create(
-                partner_id=invoice.partner_id,
-                invoice=invoice,
-                customer_id=invoice.customer_id,
-                payment_method=method,
-                method_label=str(method),
-                gateway=method.gateway,
-                gateway_token=method.gateway_token,
-                amount=amount,
-                currency=invoice.currency,
-                trigger=trigger,
-                try_number=try_number,
-                created_by=actor,
-                **fields,
-            )
-    except IntegrityError:
-        # The same form submitted twice (same key), or a live attempt that appeared meanwhile.
-        raise ValidationError("This payment was already submitted.") from None
-    formatted, label = money.format_money(amount, invoice.currency), AttemptTrigger(trigger).label
-    invoice_event(
-        invoice,
-        EventKind.PAYMENT_ATTEMPTED,
-        actor=actor,
-        message=f"Charging {formatted} to {attempt.method_label} ({label})",
-        attempt_id=attempt.pk,
+    return PaymentAttempt(
+        partner_id=invoice.partner_id,
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        payment_method=method,
+        method_label=str(method),
+        gateway=method.gateway,
+        gateway_token=method.gateway_token,
+        amount=amount,
+        currency=invoice.currency,
+        trigger=trigger,
+        try_number=try_number,
+        created_by=actor,
     )
-    return attempt
+
+
+def _attempt_event(attempt: PaymentAttempt) -> dict:
+    formatted = money.format_money(attempt.amount, attempt.currency)
+    label = AttemptTrigger(attempt.trigger).label
+    return {
+        "message": f"Charging {formatted} to {attempt.method_label} ({label})",
+        "attempt_id": attempt.pk,
+    }
 
 
 @transaction.atomic
@@ -314,6 +335,12 @@ def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
         attempt = PaymentAttempt.objects.select_related("invoice").get(pk=attempt_id)
     if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
         return attempt
+    return _attempt_send(attempt)
+
+
+def _attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
+    """Call the gateway with the attempt's committed key, then record the outcome under locks (which
+    re-read the attempt: whoever recorded first wins, the rest change nothing)."""
     gateway = get_gateway()
     try:
         charge = gateway.charge(
@@ -327,17 +354,22 @@ def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
         logger.warning(
             "Payment attempt %s: no answer from the gateway (%s); the janitor will ask", attempt.pk, error
         )
-        return _attempt_mark_unknown(attempt_id, str(error))
+        return _attempt_mark_unknown(attempt.pk, str(error))
     except GatewayError as error:
         logger.error("Payment attempt %s refused by the gateway: %s", attempt.pk, error)
-        return attempt_record_refusal(attempt_id=attempt_id, message=str(error))
-    return attempt_record(attempt_id=attempt_id, charge=charge)
+        return attempt_record_refusal(attempt_id=attempt.pk, message=str(error))
+    return attempt_record(attempt_id=attempt.pk, charge=charge, invoice_id=attempt.invoice_id)
 
 
-def _locked(attempt_id: int) -> tuple[Invoice, PaymentAttempt]:
-    invoice_id = PaymentAttempt.objects.filter(pk=attempt_id).values_list("invoice_id", flat=True).get()
+def _locked(attempt_id: int, invoice_id: int | None = None) -> tuple[Invoice, PaymentAttempt]:
+    if invoice_id is None:
+        invoice_id = PaymentAttempt.objects.filter(pk=attempt_id).values_list("invoice_id", flat=True).get()
     invoice = invoice_lock(Invoice(pk=invoice_id))
-    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    attempt = (
+        PaymentAttempt.objects.select_for_update(of=("self",))
+        .select_related("payment_method")
+        .get(pk=attempt_id, invoice_id=invoice_id)
+    )
     return invoice, attempt
 
 
@@ -353,10 +385,11 @@ def _attempt_mark_unknown(attempt_id: int, reason: str) -> PaymentAttempt:
 
 
 @transaction.atomic
-def attempt_record(*, attempt_id: int, charge: Charge) -> PaymentAttempt:
-    """Apply what the gateway says about an attempt's charge. Idempotent."""
+def attempt_record(*, attempt_id: int, charge: Charge, invoice_id: int | None = None) -> PaymentAttempt:
+    """Apply what the gateway says about an attempt's charge. Idempotent. `invoice_id`, when the
+    caller knows the attempt's invoice, saves looking it up."""
     with scopes_disabled():
-        invoice, attempt = _locked(attempt_id)
+        invoice, attempt = _locked(attempt_id, invoice_id)
         if attempt.status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
             return attempt
         if charge.idempotency_key != attempt.idempotency_key:
@@ -498,14 +531,16 @@ def charge_due_invoices(*, now: datetime.datetime | None = None, batch: int | No
     """
     batch = batch or settings.PAYMENT_CHARGE_BATCH
     made = 0
-    while attempt_ids := _claim_due(now or timezone.now(), batch):
-        _execute_many(attempt_ids)
-        made += len(attempt_ids)
+    while attempts := _claim_due(now or timezone.now(), batch):
+        _execute_many(attempts)
+        made += len(attempts)
     return made
 
 
 @transaction.atomic
-def _claim_due(now: datetime.datetime, batch: int) -> list[int]:
+def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
+    """Lock a batch of due invoices, unschedule them and commit one attempt each. The checks are the
+    ones attempt_start makes, done for the whole batch with a few queries rather than per invoice."""
     with scopes_disabled():
         invoices = list(
             Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
@@ -513,60 +548,97 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[int]:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_charge_at")[:batch]
         )
-        claimed = []
+        if not invoices:
+            return []
+        ids = [invoice.pk for invoice in invoices]
+        invoices_unschedule_charge(invoice_ids=ids)
+        live = set(
+            PaymentAttempt.objects.filter(invoice_id__in=ids, status__in=LIVE_ATTEMPT_STATUSES).values_list(
+                "invoice_id", flat=True
+            )
+        )
+        previous = {
+            row["invoice_id"]: row
+            for row in PaymentAttempt.objects.filter(invoice_id__in=ids, trigger__in=AUTOMATIC_TRIGGERS)
+            .order_by("invoice_id", "-created_at", "-id")
+            .distinct("invoice_id")
+            .values("invoice_id", "status", "try_number")
+        }
+        methods = _methods_to_charge(invoices)
+        attempts = []
         for invoice in invoices:
-            invoice_schedule_charge(invoice=invoice, at=None)
-            if live_attempt_error(invoice):
+            if invoice.pk in live:
                 continue  # that attempt's outcome decides what happens next
-            method = method_to_charge(invoice)
-            if method is None:
-                invoice_stop_collection(
-                    invoice=invoice, reason="No saved payment method to charge.", write_off=False
+            method = methods.get(invoice.pk)
+            last = previous.get(invoice.pk)
+            retrying = last is not None and last["status"] == AttemptStatus.FAILED
+            try:
+                if method is None:
+                    raise ValidationError("No saved payment method to charge.")
+                attempts.append(
+                    _attempt_new(
+                        invoice=invoice,
+                        method=method,
+                        trigger=AttemptTrigger.RETRY if retrying else AttemptTrigger.CHARGE_ON_DUE_DATE,
+                        try_number=last["try_number"] + 1 if retrying else 1,
+                        actor=None,
+                    )
                 )
-                continue
-            previous = (
-                PaymentAttempt.objects.filter(invoice=invoice, trigger__in=AUTOMATIC_TRIGGERS)
-                .order_by("-created_at")
-                .only("status", "try_number")
-                .first()
-            )
-            retrying = previous is not None and previous.status == AttemptStatus.FAILED
-            attempt = attempt_start(
-                invoice=invoice,
-                method=method,
-                trigger=AttemptTrigger.RETRY if retrying else AttemptTrigger.CHARGE_ON_DUE_DATE,
-                try_number=previous.try_number + 1 if retrying else 1,
-                actor=None,
-            )
-            claimed.append(attempt.pk)
-        return claimed
+            except ValidationError as error:
+                invoice_stop_collection(invoice=invoice, reason=" ".join(error.messages), write_off=False)
+        # The invoices are locked and had no live attempt: the one-live-attempt constraint holds.
+        PaymentAttempt.objects.bulk_create(attempts)
+        invoice_events_add(
+            [(attempt.invoice, EventKind.PAYMENT_ATTEMPTED, _attempt_event(attempt)) for attempt in attempts]
+        )
+        return attempts
 
 
-def _execute_many(attempt_ids: list[int]) -> None:
+def _methods_to_charge(invoices: list[Invoice]) -> dict[int, PaymentMethod]:
+    """method_to_charge for many invoices with one query: the chosen method if still saved, else the
+    customer's default."""
+    saved = defaultdict(list)
+    for method in PaymentMethod.objects.filter(
+        partner_id__in={invoice.partner_id for invoice in invoices},
+        customer_id__in={invoice.customer_id for invoice in invoices},
+        removed_at=None,
+    ):
+        saved[method.customer_id].append(method)
+    chosen = {}
+    for invoice in invoices:
+        methods = saved[invoice.customer_id]
+        method = next((m for m in methods if m.pk == invoice.payment_method_id), None)
+        method = method or next((m for m in methods if m.is_default), None)
+        if method is not None:
+            chosen[invoice.pk] = method
+    return chosen
+
+
+def _execute_many(attempts: list[PaymentAttempt]) -> None:
     """Charge a claimed batch, several gateway calls at a time (they mostly wait on the network)."""
-    workers = min(settings.PAYMENT_CHARGE_CONCURRENCY, len(attempt_ids))
+    workers = min(settings.PAYMENT_CHARGE_CONCURRENCY, len(attempts))
     if workers <= 1:
-        for attempt_id in attempt_ids:
-            _execute_logged(attempt_id)
+        for attempt in attempts:
+            _execute_logged(attempt)
         return
-    chunks = [attempt_ids[i::workers] for i in range(workers)]
+    chunks = [attempts[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
         list(pool.map(_execute_chunk, chunks))
 
 
-def _execute_chunk(attempt_ids: list[int]) -> None:
+def _execute_chunk(attempts: list[PaymentAttempt]) -> None:
     try:
-        for attempt_id in attempt_ids:
-            _execute_logged(attempt_id)
+        for attempt in attempts:
+            _execute_logged(attempt)
     finally:
         connections.close_all()  # this thread's own connections
 
 
-def _execute_logged(attempt_id: int) -> None:
+def _execute_logged(attempt: PaymentAttempt) -> None:
     try:
-        attempt_execute(attempt_id=attempt_id)
+        _attempt_send(attempt)
     except Exception:  # one bad attempt must not stop the batch; the janitor retries it by key
-        logger.exception("Payment attempt %s could not be executed", attempt_id)
+        logger.exception("Payment attempt %s could not be executed", attempt.pk)
 
 
 # The janitor -----------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ class Command(BaseCommand):
         "Charge every open invoice whose scheduled charge (Charge on due date, or a retry) has come. "
         "Safe to run beside the worker and beside itself: each run claims its own invoices."
     )
+    # Run by beat-like schedulers and scripts, often many at once: skip the start-up checks (they
+    # import every view, PDF rendering included).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -15,6 +15,9 @@ class Command(BaseCommand):
         "did not answer) by asking the gateway with their own idempotency keys. Never charges with a "
         "new key."
     )
+    # Run by beat-like schedulers and scripts, often many at once: skip the start-up checks (they
+    # import every view, PDF rendering included).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
