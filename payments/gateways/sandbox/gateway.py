@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from payments.gateways.base import (
@@ -171,9 +171,7 @@ class SandboxGateway(Gateway):
         return _as_charge(row)
 
     def _charge_once(self, method, amount, currency, key, description) -> SandboxCharge:
-        existing = SandboxCharge.objects.using(DB).filter(idempotency_key=key).first()
-        if existing:
-            return existing
+        """The charge made with this key: a new one, or the one made before (then nothing moves)."""
         status, code, settles_at = ChargeStatus.SUCCEEDED, "", None
         today = timezone.now().date()
         if method.exp_year and (today.year, today.month) > (method.exp_year, method.exp_month):
@@ -183,9 +181,11 @@ class SandboxGateway(Gateway):
         elif method.kind == MethodKind.BANK_ACCOUNT:
             status, settles_at = ChargeStatus.PROCESSING, timezone.now() + self.ach_settle
         message, hard = DECLINES.get(code, ("", False))
-        try:
-            with transaction.atomic(using=DB):
-                return SandboxCharge.objects.using(DB).create(
+        # One statement, atomic on its own: a key charged before (or at this very moment) keeps its
+        # first charge, and that is the one returned.
+        SandboxCharge.objects.using(DB).bulk_create(
+            [
+                SandboxCharge(
                     charge_id=_new_id("ch"),
                     idempotency_key=key,
                     token=method.token,
@@ -198,8 +198,10 @@ class SandboxGateway(Gateway):
                     description=description[:200],
                     settles_at=settles_at,
                 )
-        except IntegrityError:  # the same key, sent at the same moment by someone else: theirs won
-            return SandboxCharge.objects.using(DB).get(idempotency_key=key)
+            ],
+            ignore_conflicts=True,
+        )
+        return SandboxCharge.objects.using(DB).get(idempotency_key=key)
 
     def find_charge(self, idempotency_key: str) -> Charge | None:
         self._network()
