@@ -460,11 +460,15 @@ def invoice_lock(invoice: Invoice) -> Invoice:
 @transaction.atomic
 def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: User | None) -> CreditNote:
     """Reduce what is due on an issued invoice. Crediting everything cancels it (void, number kept)."""
+    from payments.collection import live_attempt_error
+
     invoice = _lock(invoice)
     if invoice.status not in ISSUED:
         raise ValidationError(
             f"Credit notes apply to open invoices; this one is {invoice.get_status_display().lower()}."
         )
+    if error := live_attempt_error(invoice):  # settling it now could charge a customer who owes nothing
+        raise ValidationError(error)
     if amount <= 0:
         raise ValidationError({"amount": "Enter an amount greater than zero."})
     if amount > invoice.amount_due:

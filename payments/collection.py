@@ -60,6 +60,8 @@ from payments.models import (
 logger = logging.getLogger(__name__)
 
 CHARGING_ISSUED = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+# When the due-date job finds an invoice already being charged, it looks at it again this much later.
+LIVE_ATTEMPT_RECHECK = datetime.timedelta(hours=1)
 # How long a bank debit may stay "processing" before the janitor re-reads it (webhooks may be lost).
 PROCESSING_RECHECK = datetime.timedelta(hours=1)
 
@@ -568,7 +570,10 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
         attempts = []
         for invoice in invoices:
             if invoice.pk in live:
-                continue  # that attempt's outcome decides what happens next
+                # Someone is charging it right now (the partner, the customer): look again later,
+                # so the due-date charge still happens if that attempt fails or pays only part.
+                invoice_schedule_charge(invoice=invoice, at=now + LIVE_ATTEMPT_RECHECK)
+                continue
             method = methods.get(invoice.pk)
             last = previous.get(invoice.pk)
             retrying = last is not None and last["status"] == AttemptStatus.FAILED

@@ -366,3 +366,26 @@ def test_an_invoice_with_a_payment_in_flight_cannot_be_voided(partner, customer,
     _committed_attempt(invoice, card_for(customer))
     with pytest.raises(ValidationError, match="in progress"):
         invoice_void(invoice=invoice, actor=owner)
+
+
+def test_a_due_invoice_being_charged_by_hand_is_looked_at_again_an_hour_later(partner, customer):
+    card = card_for(customer)
+    invoice = make_invoice(partner, customer=customer, payment_option=PaymentOption.CHARGE_ON_DUE_DATE)
+    due = refreshed(invoice).next_charge_at
+    manual = _committed_attempt(invoice, card)  # the partner's own charge, still in flight
+
+    assert collection.charge_due_invoices(now=due) == 0
+    assert refreshed(invoice).next_charge_at == due + datetime.timedelta(hours=1)
+
+    collection.attempt_record_refusal(attempt_id=manual.pk, message="Declined by hand-made test")
+    assert collection.charge_due_invoices(now=due + datetime.timedelta(hours=1)) == 1
+    assert refreshed(invoice).status == InvoiceStatus.PAID
+
+
+def test_no_credit_note_while_a_payment_is_in_flight(partner, customer, owner):
+    from invoicing.services import credit_note_create
+
+    invoice = make_invoice(partner, customer=customer)
+    _committed_attempt(invoice, card_for(customer))
+    with pytest.raises(ValidationError, match="in progress"):
+        credit_note_create(invoice=invoice, amount=10_000, reason="Cancelled", actor=owner)
