@@ -153,8 +153,22 @@ class MemoForm(forms.Form):
     memo = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
-class OfflinePaymentForm(forms.Form):
+class AmountForm(forms.Form):
+    """A form with an `amount` in one currency; `cleaned_data["amount_minor"]` holds it in minor units."""
+
     amount = MoneyField()
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["amount_minor"] = parse_money_field(self, "amount", self.currency)
+        return cleaned
+
+
+class OfflinePaymentForm(AmountForm):
     method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
     )
@@ -168,28 +182,9 @@ class OfflinePaymentForm(forms.Form):
         help_text="When more than the amount due was received; the credit pays the customer's next invoice.",
     )
 
-    def __init__(self, *args, currency: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
 
-    def clean(self):
-        cleaned = super().clean()
-        cleaned["amount_minor"] = parse_money_field(self, "amount", self.currency)
-        return cleaned
-
-
-class CreditNoteForm(forms.Form):
-    amount = MoneyField()
+class CreditNoteForm(AmountForm):
     reason = forms.CharField(max_length=500)
-
-    def __init__(self, *args, currency: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
-
-    def clean(self):
-        cleaned = super().clean()
-        cleaned["amount_minor"] = parse_money_field(self, "amount", self.currency)
-        return cleaned
 
 
 class RetryDaysField(forms.CharField):

@@ -11,7 +11,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from invoicing.forms import MoneyField, parse_money_field
+from invoicing.forms import AmountForm, MoneyField
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import PaymentMethod
 
@@ -203,25 +203,22 @@ class _KeyedForm(forms.Form):
         return key
 
 
-class ChargeForm(_KeyedForm):
+class ChargeForm(_KeyedForm, AmountForm):
     payment_method = forms.TypedChoiceField(label="Payment method", coerce=int)
     amount = MoneyField(help_text="At most the amount due.")
 
     def __init__(self, *args, currency: str, methods, today: datetime.date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
+        super().__init__(*args, currency=currency, **kwargs)
         self.fields["payment_method"].choices = [(m.pk, method_label(m, today)) for m in methods]
 
     def clean(self):
         cleaned = super().clean()
-        cleaned["amount_minor"] = parse_money_field(self, "amount", self.currency)
         if cleaned["amount_minor"] is not None and cleaned["amount_minor"] <= 0:
             self.add_error("amount", "Enter an amount greater than zero.")
         return cleaned
 
 
-class RefundForm(_KeyedForm):
-    amount = MoneyField()
+class RefundForm(_KeyedForm, AmountForm):
     reason = forms.CharField(
         max_length=500,
         error_messages={"required": "Say why, for the customer and your books."},
@@ -230,12 +227,3 @@ class RefundForm(_KeyedForm):
     reduce_amount_owed = forms.BooleanField(
         label="Also reduce what the customer owes (credit note)", required=False, initial=True
     )
-
-    def __init__(self, *args, currency: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
-
-    def clean(self):
-        cleaned = super().clean()
-        cleaned["amount_minor"] = parse_money_field(self, "amount", self.currency)
-        return cleaned
