@@ -4,13 +4,9 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
 from customers.models import Customer
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import ISSUED_STATUSES, Invoice
 from partners.models import Partner
 from payments.models import PaymentMethod
-
-# What the customer still owes: invoices sent and not settled, including those written off as
-# uncollectible (the debt stands even if the partner no longer chases it).
-OUTSTANDING_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
 
 
 def customer_list(*, partner: Partner, query: str = "", include_archived: bool = False) -> QuerySet[Customer]:
@@ -38,9 +34,7 @@ def customer_get(*, partner: Partner, customer_id: int) -> Customer:
 def customer_balance(*, customer: Customer) -> list[tuple[str, int]]:
     """What the customer owes, per currency, in minor units: [("EUR", 5000), ("USD", 125050)]."""
     rows = (
-        Invoice.objects.filter(
-            partner_id=customer.partner_id, customer=customer, status__in=OUTSTANDING_STATUSES
-        )
+        Invoice.objects.filter(partner_id=customer.partner_id, customer=customer, status__in=ISSUED_STATUSES)
         .values("currency")
         .annotate(due=Sum("amount_due"))
         .order_by("currency")

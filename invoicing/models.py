@@ -28,6 +28,10 @@ class PaymentOption(models.TextChoices):
     CHARGE_METHOD_ON_FILE = "charge_method_on_file", "Charge method on file"
 
 
+# Issued and not settled: these take payments and credit notes, and count as owed (uncollectible too:
+# the debt stands even if the partner no longer chases it).
+ISSUED_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+
 OPTIONS_NEEDING_A_METHOD = {
     PaymentOption.CHARGE_NOW,
     PaymentOption.CHARGE_ON_DUE_DATE,

@@ -143,7 +143,7 @@ def _context(invoice: Invoice) -> dict:
         "invoice": invoice,
         "seller": seller,
         "buyer": buyer,
-        "brand": _brand_colours(seller.get("brand_colour")),
+        "brand": brand_colours(seller.get("brand_colour")),
         "stamp": STAMPS.get(invoice.status, ""),
         "issue_date": format_date(invoice.issue_date),
         "due_date": format_date(invoice.due_date),
@@ -181,7 +181,7 @@ def _buyer(invoice: Invoice) -> dict:
     return invoice.buyer or buyer_details(invoice.customer)
 
 
-def _brand_colours(colour: str | None) -> dict:
+def brand_colours(colour: str | None) -> dict:
     """The accent as chosen, and a text colour that stays readable when the accent is very light."""
     accent = colour if colour and HEX_COLOUR.match(colour) else DEFAULT_BRAND_COLOUR
     red, green, blue = (int(accent[i : i + 2], 16) / 255 for i in (1, 3, 5))

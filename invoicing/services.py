@@ -17,6 +17,7 @@ from django.utils import timezone
 from customers.models import Customer
 from invoicing import money
 from invoicing.models import (
+    ISSUED_STATUSES,
     OPTIONS_NEEDING_A_METHOD,
     CreditNote,
     EventKind,
@@ -30,8 +31,6 @@ from invoicing.models import (
 from invoicing.numbering import number_take
 from partners.models import Partner, User
 from payments.models import PaymentMethod
-
-ISSUED = {InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE}
 
 
 @dataclass(frozen=True)
@@ -285,7 +284,7 @@ def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
     from payments.collection import credit_restore, live_attempt_error
 
     invoice = _lock(invoice)
-    if invoice.status not in ISSUED:
+    if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't be voided.")
     if invoice.amount_paid > 0:
         raise ValidationError("This invoice has payments. Issue a credit note for the unpaid part instead.")
@@ -332,7 +331,7 @@ def invoice_apply_payment(
     *, invoice: Invoice, amount: int, actor: User | None, message: str, **data
 ) -> Invoice:
     """Add money received to an issued invoice; marks it paid when nothing is left due."""
-    if invoice.status not in ISSUED:
+    if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
     if amount <= 0:
         raise ValidationError({"amount": "Enter an amount greater than zero."})
@@ -347,7 +346,7 @@ def invoice_apply_payment(
 
 def invoice_apply_credit(*, invoice: Invoice, amount: int, actor: User | None) -> Invoice:
     """Settle part or all of an issued invoice from the customer's credit balance."""
-    if invoice.status not in ISSUED or not 0 < amount <= invoice.amount_due:
+    if invoice.status not in ISSUED_STATUSES or not 0 < amount <= invoice.amount_due:
         raise ValidationError("Customer credit can only settle what an issued invoice still owes.")
     invoice.credit_applied += amount
     formatted = money.format_money(amount, invoice.currency)
@@ -463,7 +462,7 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
     from payments.collection import live_attempt_error
 
     invoice = _lock(invoice)
-    if invoice.status not in ISSUED:
+    if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(
             f"Credit notes apply to open invoices; this one is {invoice.get_status_display().lower()}."
         )

@@ -30,7 +30,7 @@ from django_scopes import scopes_disabled
 from config.celery import enqueue
 from customers.models import Customer
 from invoicing import money
-from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
+from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceStatus, PaymentOption
 from invoicing.services import (
     invoice_apply_credit,
     invoice_apply_payment,
@@ -56,10 +56,10 @@ from payments.models import (
     PaymentMethod,
     PaymentMethodType,
 )
+from payments.selectors import invoice_live_attempt
 
 logger = logging.getLogger(__name__)
 
-CHARGING_ISSUED = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
 # When the due-date job finds an invoice already being charged, it looks at it again this much later.
 LIVE_ATTEMPT_RECHECK = datetime.timedelta(hours=1)
 # How long a bank debit may stay "processing" before the janitor re-reads it (webhooks may be lost).
@@ -127,7 +127,7 @@ def receive_money(
 ) -> Payment:
     """Record money that arrived for a locked invoice. What the invoice no longer owes (it was paid
     some other way meanwhile) becomes customer credit: money is never silently dropped."""
-    applied = min(amount, invoice.amount_due) if invoice.status in CHARGING_ISSUED else 0
+    applied = min(amount, invoice.amount_due) if invoice.status in ISSUED_STATUSES else 0
     payment = Payment.objects.create(
         partner_id=invoice.partner_id,
         invoice=invoice,
@@ -165,9 +165,7 @@ def receive_money(
 
 
 def live_attempt_error(invoice: Invoice) -> str | None:
-    live = PaymentAttempt.objects.filter(
-        partner_id=invoice.partner_id, invoice=invoice, status__in=LIVE_ATTEMPT_STATUSES
-    ).first()
+    live = invoice_live_attempt(invoice=invoice)
     if live is None:
         return None
     if live.status == AttemptStatus.PROCESSING:
@@ -177,14 +175,7 @@ def live_attempt_error(invoice: Invoice) -> str | None:
 
 def method_to_charge(invoice: Invoice) -> PaymentMethod | None:
     """The invoice's chosen method if it is still saved, else the customer's default."""
-    methods = PaymentMethod.objects.filter(
-        partner_id=invoice.partner_id, customer_id=invoice.customer_id, removed_at=None
-    )
-    if invoice.payment_method_id:
-        chosen = methods.filter(pk=invoice.payment_method_id).first()
-        if chosen:
-            return chosen
-    return methods.filter(is_default=True).first()
+    return methods_to_charge([invoice]).get(invoice.pk)
 
 
 def attempt_start(
@@ -228,7 +219,7 @@ def _attempt_new(
     try_number: int = 1,
 ) -> PaymentAttempt:
     """The rules every attempt obeys (the live-attempt check aside), and its unsaved row."""
-    if invoice.status not in CHARGING_ISSUED:
+    if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(
             f"This invoice is {invoice.get_status_display().lower()}; there is nothing to charge."
         )
@@ -285,10 +276,15 @@ def charge_invoice(
         amount=amount,
         idempotency_key=idempotency_key,
     )
+    _send_after_commit(attempt)
+    return attempt
+
+
+def _send_after_commit(attempt: PaymentAttempt) -> None:
+    """A worker sends the committed attempt; if the hand-off is lost, the janitor sends it instead."""
     from payments.tasks import execute_attempt
 
     enqueue(execute_attempt, attempt_id=attempt.pk)
-    return attempt
 
 
 def collection_start(*, invoice: Invoice, actor: User | None) -> None:
@@ -310,9 +306,7 @@ def collection_start(*, invoice: Invoice, actor: User | None) -> None:
             )
             return
         attempt = attempt_start(invoice=invoice, method=method, trigger=AttemptTrigger(option), actor=actor)
-        from payments.tasks import execute_attempt
-
-        enqueue(execute_attempt, attempt_id=attempt.pk)
+        _send_after_commit(attempt)
     elif option == PaymentOption.CHARGE_ON_DUE_DATE:
         at = _local_midnight(invoice.due_date, invoice.partner.zone)
         invoice_schedule_charge(
@@ -413,11 +407,7 @@ def attempt_record(*, attempt_id: int, charge: Charge, invoice_id: int | None = 
         if charge.status == ChargeStatus.SUCCEEDED:
             attempt.status = AttemptStatus.SUCCEEDED
             attempt.save(update_fields=["status", "gateway_charge_id", "completed_at"])
-            kind = (
-                PaymentMethodType.CARD
-                if attempt.gateway_token and _is_card(attempt)
-                else PaymentMethodType.BANK_DEBIT
-            )
+            kind = PaymentMethodType.CARD if _is_card(attempt) else PaymentMethodType.BANK_DEBIT
             receive_money(
                 invoice=invoice,
                 amount=attempt.amount,
@@ -444,6 +434,7 @@ def attempt_record(*, attempt_id: int, charge: Charge, invoice_id: int | None = 
 
 
 def _is_card(attempt: PaymentAttempt) -> bool:
+    """Methods are only ever soft-removed, so the attempt's method is there; cards are the default."""
     method = attempt.payment_method
     return method is None or method.is_card
 
@@ -566,7 +557,7 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
             .distinct("invoice_id")
             .values("invoice_id", "status", "try_number")
         }
-        methods = _methods_to_charge(invoices)
+        methods = methods_to_charge(invoices)
         attempts = []
         for invoice in invoices:
             if invoice.pk in live:
@@ -599,9 +590,8 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
         return attempts
 
 
-def _methods_to_charge(invoices: list[Invoice]) -> dict[int, PaymentMethod]:
-    """method_to_charge for many invoices with one query: the chosen method if still saved, else the
-    customer's default."""
+def methods_to_charge(invoices: list[Invoice]) -> dict[int, PaymentMethod]:
+    """For each invoice, with one query: the chosen method if still saved, else the customer's default."""
     saved = defaultdict(list)
     for method in PaymentMethod.objects.filter(
         partner_id__in={invoice.partner_id for invoice in invoices},

@@ -12,7 +12,7 @@ from django_scopes import scopes_disabled
 
 from customers.models import Customer
 from invoicing import money
-from invoicing.models import Invoice
+from invoicing.models import ISSUED_STATUSES, Invoice
 from invoicing.services import invoice_apply_refund, invoice_lock
 from partners.models import User
 from payments.collection import attempt_record, live_attempt_error, receive_money
@@ -140,7 +140,7 @@ def payment_record_offline(
     invoice = invoice_lock(invoice)
     if received_on > invoice.partner.today():
         raise ValidationError({"received_on": "The date received can't be in the future."})
-    if invoice.status not in ("open", "uncollectible"):
+    if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
     # Money may be on its way through the gateway (or a committed attempt is about to be sent by the
     # janitor): settling the invoice now would get the customer charged for a paid invoice.

@@ -8,12 +8,10 @@ from django.shortcuts import render
 from customers.selectors import customer_payment_methods
 from invoicing import money, selectors
 from invoicing.forms import CreditNoteForm, MemoForm, OfflinePaymentForm
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import ISSUED_STATUSES, Invoice
 from payments import selectors as payment_selectors
 from payments.forms import ChargeForm, RefundForm
 from payments.models import AttemptStatus, Payment, new_idempotency_key
-
-CHARGEABLE = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
 
 
 def apply_errors(form: Form, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
@@ -56,7 +54,7 @@ def refund_form(payment: Payment, data=None) -> RefundForm:
 
 def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
     methods = (
-        list(customer_payment_methods(customer=invoice.customer)) if invoice.status in CHARGEABLE else []
+        list(customer_payment_methods(customer=invoice.customer)) if invoice.status in ISSUED_STATUSES else []
     )
     payments = list(payment_selectors.invoice_payments(invoice=invoice))
     bound_refund = forms.get("refund_form")

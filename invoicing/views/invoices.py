@@ -27,7 +27,7 @@ from invoicing.forms import (
 )
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
-from invoicing.views.detail import render_detail
+from invoicing.views.detail import apply_errors, render_detail
 from partners.permissions import partner_view
 from payments.services import payment_record_offline
 
@@ -249,16 +249,6 @@ def _invoice_input(request, form: InvoiceForm) -> InvoiceInput:
 FIELD_FOR_SERVICE_ERROR = {"customer": "customer_query", "amount": "amount"}
 
 
-def _apply_errors(form: InvoiceForm, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.message_dict.items():
-        field = FIELD_FOR_SERVICE_ERROR.get(name, name)
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
-
-
 def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None:
     finalize = request.POST.get("action") != "draft"
     try:
@@ -271,7 +261,7 @@ def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None
             invoice = services.invoice_update_draft(invoice=invoice, data=data, actor=request.user)
             return services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
     except ValidationError as error:
-        _apply_errors(form, error)
+        apply_errors(form, error, FIELD_FOR_SERVICE_ERROR)
         return None
 
 
@@ -438,7 +428,7 @@ def invoice_record_payment(request, invoice_id: int):
                 actor=request.user,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, "Payment recorded.")
             return redirect("invoice_detail", invoice_id=invoice.pk)
@@ -459,7 +449,7 @@ def invoice_credit_note(request, invoice_id: int):
                 actor=request.user,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Credit note {note.number} issued.")
             return redirect("invoice_detail", invoice_id=invoice.pk)

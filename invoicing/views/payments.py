@@ -120,8 +120,8 @@ def invoice_pay_link_reissue(request, invoice_id: int):
 
 @partner_view()
 def invoice_payment_status(request, invoice_id: int):
-    """htmx polls this every 2 s while a charge is in progress; once it is over, the whole page reloads
-    to show the outcome (paid, declined, amounts)."""
+    """htmx polls this while a charge is in progress (every 2 s; 30 s for a bank debit); once it is
+    over, the whole page reloads to show the outcome (paid, declined, amounts)."""
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
     live = payment_selectors.invoice_live_attempt(invoice=invoice)
     response = render(request, "invoicing/_payment_status.html", {"invoice": invoice, "live_attempt": live})

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
 from partners.tokens import token_hash
-from payments.collection import CHARGING_ISSUED, method_to_charge
-from payments.models import LIVE_ATTEMPT_STATUSES, AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
+from payments.collection import method_to_charge
+from payments.models import AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
 
 MAX_TOKEN_LENGTH = 200
 
@@ -66,7 +66,7 @@ def invoices_for_lookup(*, number: str, email: str, limit: int = 5) -> list[Invo
 
 
 def invoice_is_payable(invoice: Invoice) -> bool:
-    return invoice.status in CHARGING_ISSUED and invoice.amount_due > 0
+    return invoice.status in ISSUED_STATUSES and invoice.amount_due > 0
 
 
 def method_offered(invoice: Invoice) -> PaymentMethod | None:
@@ -75,12 +75,6 @@ def method_offered(invoice: Invoice) -> PaymentMethod | None:
     if method is None or method.is_expired_on(invoice.partner.today()):
         return None
     return method
-
-
-def live_attempt(invoice: Invoice) -> PaymentAttempt | None:
-    return PaymentAttempt.objects.filter(
-        partner_id=invoice.partner_id, invoice=invoice, status__in=LIVE_ATTEMPT_STATUSES
-    ).first()
 
 
 def customer_attempt(*, invoice: Invoice, key: str) -> PaymentAttempt | None:

@@ -18,12 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope
 
 from invoicing import money
-from invoicing.pdf import _brand_colours, invoice_pdf_get
+from invoicing.pdf import brand_colours, invoice_pdf_get
 from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
 from partners.tokens import token_hash
 from payments.models import AttemptStatus, PayLink, new_idempotency_key
 from payments.portal import selectors, services
 from payments.portal.forms import ConfirmPaymentForm, FreshLinkForm, LookupForm
+from payments.selectors import invoice_live_attempt
 
 RATE_SCOPE = "pay-link-request"
 RATE_LIMITED = "Too many requests. Wait 15 minutes and try again."
@@ -106,7 +107,7 @@ def brand_stylesheet(request, colour: str):
     itself, so it holds no partner data, needs no query and is cached for a year."""
     if not HEX.match(colour):
         raise Http404
-    brand = _brand_colours(f"#{colour.lower()}")
+    brand = brand_colours(f"#{colour.lower()}")
     accent, ink, on_brand = brand["accent"], brand["ink"], _text_on(brand["accent"])
     # .portal, loaded after app.css: it overrides the defaults app.css gives the same selector.
     css = f".portal{{--brand:{accent};--brand-ink:{ink};--on-brand:{on_brand}}}\n"
@@ -139,7 +140,7 @@ def _page_context(link: PayLink, **extra) -> dict:
         "lines": invoice.lines.all(),
         "token": link.raw_token,
         "payable": payable,
-        "live_attempt": selectors.live_attempt(invoice) if payable else None,
+        "live_attempt": invoice_live_attempt(invoice=invoice) if payable else None,
         "method": selectors.method_offered(invoice) if payable else None,
         "amount_due": money.format_money(invoice.amount_due, invoice.currency),
         **extra,
@@ -172,7 +173,11 @@ def pay_confirm(request, link: PayLink):
     page = reverse("pay_page", kwargs={"token": link.raw_token})
     if request.method == "GET":
         method = selectors.method_offered(invoice)
-        if not selectors.invoice_is_payable(invoice) or method is None or selectors.live_attempt(invoice):
+        if (
+            not selectors.invoice_is_payable(invoice)
+            or method is None
+            or invoice_live_attempt(invoice=invoice)
+        ):
             return redirect(page)
         form = ConfirmPaymentForm(initial={"method": method.pk, "idempotency_key": new_idempotency_key()})
         return render(request, "payments/portal/confirm.html", _page_context(link, form=form, method=method))

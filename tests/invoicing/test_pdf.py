@@ -409,6 +409,6 @@ def test_a_read_only_member_may_download(partner, customer):
 
 
 def test_a_very_light_brand_colour_keeps_headings_readable():
-    assert pdf._brand_colours("#ffee00")["ink"] == "#1b1f24"
-    assert pdf._brand_colours("#1f4e8c") == {"accent": "#1f4e8c", "ink": "#1f4e8c"}
-    assert pdf._brand_colours("red; } body { display: none")["accent"] == pdf.DEFAULT_BRAND_COLOUR
+    assert pdf.brand_colours("#ffee00")["ink"] == "#1b1f24"
+    assert pdf.brand_colours("#1f4e8c") == {"accent": "#1f4e8c", "ink": "#1f4e8c"}
+    assert pdf.brand_colours("red; } body { display: none")["accent"] == pdf.DEFAULT_BRAND_COLOUR

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from invoicing.models import EventKind, Invoice, InvoiceEvent, InvoiceStatus, PaymentOption
+from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceEvent, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_lock, invoice_void
 from payments import collection, services
 from payments.gateways import get_gateway
@@ -60,7 +60,7 @@ OUTCOME = {
     "timeout": AttemptStatus.UNKNOWN,  # charged, but the answer was lost
     "bank": AttemptStatus.PROCESSING,
 }
-ISSUED = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+ISSUED = ISSUED_STATUSES
 CURRENCIES = ["USD", "EUR"]
 NEEDS_A_METHOD = {
     PaymentOption.CHARGE_NOW,
