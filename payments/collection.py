@@ -6,8 +6,8 @@ that never arrived:
 1. An attempt is a row, committed with its idempotency key *before* the gateway is called.
 2. At most one live attempt (pending, processing or unknown) per invoice: a database constraint.
 3. The gateway is only ever asked again with the *same* key. An attempt whose worker died or timed out
-   is resolved by the janitor (`attempts_resolve_stale`), which looks the charge up by that key and,
-   if the gateway never received it, sends the very same request again.
+   is resolved by the janitor (`payments.jobs.attempts_resolve_stale`), which looks the charge up by
+   that key and, if the gateway never received it, sends the very same request again.
 4. Outcomes are recorded under the invoice's row lock, and recording is idempotent: an attempt that
    already succeeded or failed stays as it is, whoever reports the outcome again (worker, janitor,
    webhook).
@@ -18,11 +18,9 @@ Lock order, everywhere: invoice, then attempt, then customer (credit).
 import datetime
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -35,18 +33,15 @@ from invoicing.services import (
     invoice_apply_credit,
     invoice_apply_payment,
     invoice_event,
-    invoice_events_add,
     invoice_lock,
     invoice_schedule_charge,
     invoice_stop_collection,
-    invoices_unschedule_charge,
 )
 from partners.models import User
 from payments.gateways import get_gateway
 from payments.gateways.base import Charge, ChargeStatus, GatewayError, GatewayUnavailable
 from payments.models import (
     AUTOMATIC_TRIGGERS,
-    LIVE_ATTEMPT_STATUSES,
     AttemptStatus,
     AttemptTrigger,
     CreditKind,
@@ -59,11 +54,6 @@ from payments.models import (
 from payments.selectors import invoice_live_attempt
 
 logger = logging.getLogger(__name__)
-
-# When the due-date job finds an invoice already being charged, it looks at it again this much later.
-LIVE_ATTEMPT_RECHECK = datetime.timedelta(hours=1)
-# How long a bank debit may stay "processing" before the janitor re-reads it (webhooks may be lost).
-PROCESSING_RECHECK = datetime.timedelta(hours=1)
 
 
 # Customer credit ---------------------------------------------------------------------------------
@@ -178,6 +168,25 @@ def method_to_charge(invoice: Invoice) -> PaymentMethod | None:
     return methods_to_charge([invoice]).get(invoice.pk)
 
 
+def methods_to_charge(invoices: list[Invoice]) -> dict[int, PaymentMethod]:
+    """For each invoice, with one query: the chosen method if still saved, else the customer's default."""
+    saved = defaultdict(list)
+    for method in PaymentMethod.objects.filter(
+        partner_id__in={invoice.partner_id for invoice in invoices},
+        customer_id__in={invoice.customer_id for invoice in invoices},
+        removed_at=None,
+    ):
+        saved[method.customer_id].append(method)
+    chosen = {}
+    for invoice in invoices:
+        methods = saved[invoice.customer_id]
+        method = next((m for m in methods if m.pk == invoice.payment_method_id), None)
+        method = method or next((m for m in methods if m.is_default), None)
+        if method is not None:
+            chosen[invoice.pk] = method
+    return chosen
+
+
 def attempt_start(
     *,
     invoice: Invoice,
@@ -192,7 +201,7 @@ def attempt_start(
 
     Raises ValidationError with a message for people when the charge can't be made.
     """
-    attempt = _attempt_new(
+    attempt = attempt_build(
         invoice=invoice, method=method, trigger=trigger, actor=actor, amount=amount, try_number=try_number
     )
     if error := live_attempt_error(invoice):
@@ -205,11 +214,11 @@ def attempt_start(
     except IntegrityError:
         # The same form submitted twice (same key), or a live attempt that appeared meanwhile.
         raise ValidationError("This payment was already submitted.") from None
-    invoice_event(invoice, EventKind.PAYMENT_ATTEMPTED, actor=actor, **_attempt_event(attempt))
+    invoice_event(invoice, EventKind.PAYMENT_ATTEMPTED, actor=actor, **attempt_event_fields(attempt))
     return attempt
 
 
-def _attempt_new(
+def attempt_build(
     *,
     invoice: Invoice,
     method: PaymentMethod,
@@ -247,7 +256,7 @@ def _attempt_new(
     )
 
 
-def _attempt_event(attempt: PaymentAttempt) -> dict:
+def attempt_event_fields(attempt: PaymentAttempt) -> dict:
     formatted = money.format_money(attempt.amount, attempt.currency)
     label = AttemptTrigger(attempt.trigger).label
     return {
@@ -331,10 +340,10 @@ def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
         attempt = PaymentAttempt.objects.select_related("invoice").get(pk=attempt_id)
     if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
         return attempt
-    return _attempt_send(attempt)
+    return attempt_send(attempt)
 
 
-def _attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
+def attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
     """Call the gateway with the attempt's committed key, then record the outcome under locks (which
     re-read the attempt: whoever recorded first wins, the rest change nothing)."""
     gateway = get_gateway()
@@ -511,177 +520,3 @@ def _schedule_retry(invoice: Invoice, attempt: PaymentAttempt) -> None:
         at=_local_midnight(day, partner.zone),
         message=f"Retry {attempt.try_number} of {len(retry_days)} on {day:%b %-d, %Y}",
     )
-
-
-# The due-date job ------------------------------------------------------------------------------------
-
-
-def charge_due_invoices(*, now: datetime.datetime | None = None, batch: int | None = None) -> int:
-    """Charge every open invoice whose `next_charge_at` has come; returns how many attempts it made.
-
-    Any number of these may run at once (beat overlapping itself, several workers): each claims its
-    own invoices with SELECT ... FOR UPDATE SKIP LOCKED and commits the attempts before charging.
-    """
-    batch = batch or settings.PAYMENT_CHARGE_BATCH
-    made = 0
-    while attempts := _claim_due(now or timezone.now(), batch):
-        _execute_many(attempts)
-        made += len(attempts)
-    return made
-
-
-@transaction.atomic
-def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
-    """Lock a batch of due invoices, unschedule them and commit one attempt each. The checks are the
-    ones attempt_start makes, done for the whole batch with a few queries rather than per invoice."""
-    with scopes_disabled():
-        invoices = list(
-            Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
-            .select_related("partner", "customer")
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("next_charge_at")[:batch]
-        )
-        if not invoices:
-            return []
-        ids = [invoice.pk for invoice in invoices]
-        invoices_unschedule_charge(invoice_ids=ids)
-        live = set(
-            PaymentAttempt.objects.filter(invoice_id__in=ids, status__in=LIVE_ATTEMPT_STATUSES).values_list(
-                "invoice_id", flat=True
-            )
-        )
-        previous = {
-            row["invoice_id"]: row
-            for row in PaymentAttempt.objects.filter(invoice_id__in=ids, trigger__in=AUTOMATIC_TRIGGERS)
-            .order_by("invoice_id", "-created_at", "-id")
-            .distinct("invoice_id")
-            .values("invoice_id", "status", "try_number")
-        }
-        methods = methods_to_charge(invoices)
-        attempts = []
-        for invoice in invoices:
-            if invoice.pk in live:
-                # Someone is charging it right now (the partner, the customer): look again later,
-                # so the due-date charge still happens if that attempt fails or pays only part.
-                invoice_schedule_charge(invoice=invoice, at=now + LIVE_ATTEMPT_RECHECK)
-                continue
-            method = methods.get(invoice.pk)
-            last = previous.get(invoice.pk)
-            retrying = last is not None and last["status"] == AttemptStatus.FAILED
-            try:
-                if method is None:
-                    raise ValidationError("No saved payment method to charge.")
-                attempts.append(
-                    _attempt_new(
-                        invoice=invoice,
-                        method=method,
-                        trigger=AttemptTrigger.RETRY if retrying else AttemptTrigger.CHARGE_ON_DUE_DATE,
-                        try_number=last["try_number"] + 1 if retrying else 1,
-                        actor=None,
-                    )
-                )
-            except ValidationError as error:
-                invoice_stop_collection(invoice=invoice, reason=" ".join(error.messages), write_off=False)
-        # The invoices are locked and had no live attempt: the one-live-attempt constraint holds.
-        PaymentAttempt.objects.bulk_create(attempts)
-        invoice_events_add(
-            [(attempt.invoice, EventKind.PAYMENT_ATTEMPTED, _attempt_event(attempt)) for attempt in attempts]
-        )
-        return attempts
-
-
-def methods_to_charge(invoices: list[Invoice]) -> dict[int, PaymentMethod]:
-    """For each invoice, with one query: the chosen method if still saved, else the customer's default."""
-    saved = defaultdict(list)
-    for method in PaymentMethod.objects.filter(
-        partner_id__in={invoice.partner_id for invoice in invoices},
-        customer_id__in={invoice.customer_id for invoice in invoices},
-        removed_at=None,
-    ):
-        saved[method.customer_id].append(method)
-    chosen = {}
-    for invoice in invoices:
-        methods = saved[invoice.customer_id]
-        method = next((m for m in methods if m.pk == invoice.payment_method_id), None)
-        method = method or next((m for m in methods if m.is_default), None)
-        if method is not None:
-            chosen[invoice.pk] = method
-    return chosen
-
-
-def _execute_many(attempts: list[PaymentAttempt]) -> None:
-    """Charge a claimed batch, several gateway calls at a time (they mostly wait on the network)."""
-    workers = min(settings.PAYMENT_CHARGE_CONCURRENCY, len(attempts))
-    if workers <= 1:
-        for attempt in attempts:
-            _execute_logged(attempt)
-        return
-    chunks = [attempts[i::workers] for i in range(workers)]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
-        list(pool.map(_execute_chunk, chunks))
-
-
-def _execute_chunk(attempts: list[PaymentAttempt]) -> None:
-    try:
-        for attempt in attempts:
-            _execute_logged(attempt)
-    finally:
-        connections.close_all()  # this thread's own connections
-
-
-def _execute_logged(attempt: PaymentAttempt) -> None:
-    try:
-        _attempt_send(attempt)
-    except Exception:  # one bad attempt must not stop the batch; the janitor retries it by key
-        logger.exception("Payment attempt %s could not be executed", attempt.pk)
-
-
-# The janitor -----------------------------------------------------------------------------------------
-
-
-def attempts_resolve_stale(
-    *,
-    now: datetime.datetime | None = None,
-    limit: int = 500,
-    older_than: datetime.timedelta | None = None,
-) -> int:
-    """Resolve attempts whose outcome we don't know: asks the gateway by the attempt's own key, and
-    if the gateway never received it, sends the same request (same key) again. Never a new key.
-
-    A pending attempt counts as abandoned once `older_than` (PAYMENT_ATTEMPT_STALE_SECONDS) old."""
-    now = now or timezone.now()
-    if older_than is None:
-        older_than = datetime.timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
-    stale = now - older_than
-    with scopes_disabled():
-        ids = list(
-            PaymentAttempt.objects.filter(status=AttemptStatus.PENDING, created_at__lt=stale).values_list(
-                "pk", flat=True
-            )[:limit]
-        )
-        ids += PaymentAttempt.objects.filter(status=AttemptStatus.UNKNOWN).values_list("pk", flat=True)[
-            :limit
-        ]
-        ids += PaymentAttempt.objects.filter(
-            status=AttemptStatus.PROCESSING, created_at__lt=now - PROCESSING_RECHECK
-        ).values_list("pk", flat=True)[:limit]
-    gateway = get_gateway()
-    resolved = 0
-    for attempt_id in ids:
-        try:
-            with scopes_disabled():
-                attempt = PaymentAttempt.objects.get(pk=attempt_id)
-            charge = gateway.find_charge(attempt.idempotency_key)
-            if charge is None and attempt.status != AttemptStatus.PROCESSING:
-                logger.info(
-                    "Payment attempt %s never reached the gateway; sending it again, same key", attempt_id
-                )
-                attempt_execute(attempt_id=attempt_id)
-            elif charge is not None:
-                attempt_record(attempt_id=attempt_id, charge=charge)
-            resolved += 1
-        except GatewayError as error:
-            logger.warning("Payment attempt %s still unresolved: %s", attempt_id, error)
-        except Exception:
-            logger.exception("Payment attempt %s could not be resolved", attempt_id)
-    return resolved

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
-from payments import collection, services
+from payments import collection, jobs, services
 from payments.gateways import get_gateway
 from payments.gateways.base import WebhookInvalid
 
@@ -29,14 +29,14 @@ def execute_attempt(*, attempt_id: int) -> str:
 @shared_task
 def charge_due_invoices() -> int:
     """Beat, every minute: charge what is due (Charge on due date, retries)."""
-    return collection.charge_due_invoices()
+    return jobs.charge_due_invoices()
 
 
 @shared_task
 def resolve_stale_payments() -> int:
     """Beat, every minute: the janitor for attempts and refunds whose outcome is unknown."""
     stale = datetime.timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
-    return collection.attempts_resolve_stale() + services.refunds_resolve_stale(older_than=stale)
+    return jobs.attempts_resolve_stale() + services.refunds_resolve_stale(older_than=stale)
 
 
 @shared_task

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
-from payments import collection
+from payments import collection, jobs
 from payments.gateways import get_gateway
 from payments.gateways.sandbox.models import SandboxCharge
 from payments.models import AttemptStatus, AttemptTrigger, Payment, PaymentAttempt
@@ -87,12 +87,12 @@ def test_charge_on_due_date_waits_for_midnight_of_the_due_date_in_the_partners_t
         invoice.due_date, datetime.time(0), tzinfo=zone
     )
 
-    assert collection.charge_due_invoices(now=invoice.next_charge_at - datetime.timedelta(seconds=1)) == 0
-    assert collection.charge_due_invoices(now=invoice.next_charge_at) == 1
+    assert jobs.charge_due_invoices(now=invoice.next_charge_at - datetime.timedelta(seconds=1)) == 0
+    assert jobs.charge_due_invoices(now=invoice.next_charge_at) == 1
     invoice = refreshed(invoice)
     assert invoice.status == InvoiceStatus.PAID
     assert invoice.next_charge_at is None
-    assert collection.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=9)) == 0
+    assert jobs.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=9)) == 0
     assert ledger(idempotency_key__in=invoice.attempts.values("idempotency_key")).count() == 1
 
 
@@ -111,7 +111,7 @@ def test_a_soft_decline_is_retried_on_the_partners_schedule_then_given_up(partne
         )
         assert invoice.next_charge_at == expected
         assert invoice.status == InvoiceStatus.OPEN
-        assert collection.charge_due_invoices(now=expected) == 1
+        assert jobs.charge_due_invoices(now=expected) == 1
         latest = invoice.attempts.order_by("-id").first()
         assert (latest.trigger, latest.try_number, latest.status) == ("retry", try_number, "failed")
 
@@ -129,7 +129,7 @@ def test_when_retries_run_out_the_invoice_is_written_off_if_the_partner_says_so(
     partner.save()
     card_for(customer, DECLINED_CARD)
     invoice = make_invoice(partner, customer=customer, payment_option=PaymentOption.CHARGE_NOW)
-    collection.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=2))
+    jobs.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=2))
     invoice = refreshed(invoice)
     assert invoice.status == InvoiceStatus.UNCOLLECTIBLE
     assert invoice.attempts.count() == 2
@@ -143,7 +143,7 @@ def test_a_hard_decline_is_never_retried(partner, customer):
     assert attempt.decline_code == "lost_card"
     assert invoice.next_charge_at is None
     assert invoice.collection_failed_at is not None
-    assert collection.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=30)) == 0
+    assert jobs.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=30)) == 0
 
 
 def test_charge_now_without_a_saved_method_is_refused_when_the_invoice_is_made(partner, customer):
@@ -158,7 +158,7 @@ def test_due_date_charge_with_no_method_left_tells_the_partner(partner, customer
     from payments.services import payment_method_remove
 
     payment_method_remove(method=method)
-    collection.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=31))
+    jobs.charge_due_invoices(now=timezone.now() + datetime.timedelta(days=31))
     invoice = refreshed(invoice)
     assert invoice.status == InvoiceStatus.OPEN
     assert invoice.collection_failed_at is not None
@@ -250,7 +250,7 @@ def test_a_timeout_leaves_the_attempt_unknown_and_the_janitor_records_the_charge
     assert attempt.status == AttemptStatus.UNKNOWN
     assert refreshed(invoice).status == InvoiceStatus.OPEN
 
-    assert collection.attempts_resolve_stale() == 1
+    assert jobs.attempts_resolve_stale() == 1
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SUCCEEDED
     assert refreshed(invoice).status == InvoiceStatus.PAID
@@ -271,9 +271,9 @@ def test_an_attempt_that_never_reached_the_gateway_is_sent_again_with_the_same_k
     invoice = make_invoice(partner, customer=customer)
     attempt = _committed_attempt(invoice, card)
 
-    assert collection.attempts_resolve_stale() == 0  # not stale yet: its worker may still be running
+    assert jobs.attempts_resolve_stale() == 0  # not stale yet: its worker may still be running
     later = timezone.now() + datetime.timedelta(minutes=5)
-    assert collection.attempts_resolve_stale(now=later) == 1
+    assert jobs.attempts_resolve_stale(now=later) == 1
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.SUCCEEDED
     assert list(ledger(token=card.gateway_token).values_list("idempotency_key", flat=True)) == [
@@ -292,8 +292,8 @@ def test_a_crash_after_the_gateway_charged_is_recorded_once_by_the_janitor(partn
         idempotency_key=attempt.idempotency_key,
     )  # ... and the process died before recording it
 
-    collection.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(minutes=5))
-    collection.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(minutes=5))
+    jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(minutes=5))
+    jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(minutes=5))
     execute_attempt(attempt_id=attempt.pk)  # a late duplicate of the original task changes nothing
     assert ledger(token=card.gateway_token).count() == 1
     assert Payment.objects.filter(invoice=invoice).count() == 1
@@ -374,11 +374,11 @@ def test_a_due_invoice_being_charged_by_hand_is_looked_at_again_an_hour_later(pa
     due = refreshed(invoice).next_charge_at
     manual = _committed_attempt(invoice, card)  # the partner's own charge, still in flight
 
-    assert collection.charge_due_invoices(now=due) == 0
+    assert jobs.charge_due_invoices(now=due) == 0
     assert refreshed(invoice).next_charge_at == due + datetime.timedelta(hours=1)
 
     collection.attempt_record_refusal(attempt_id=manual.pk, message="Declined by hand-made test")
-    assert collection.charge_due_invoices(now=due + datetime.timedelta(hours=1)) == 1
+    assert jobs.charge_due_invoices(now=due + datetime.timedelta(hours=1)) == 1
     assert refreshed(invoice).status == InvoiceStatus.PAID
 
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from invoicing.models import Invoice, InvoiceStatus
-from payments.collection import _claim_due
 from payments.gateways import get_gateway
+from payments.jobs import _claim_due
 from payments.models import AttemptStatus, PaymentAttempt
 from tests.payments.chaos import ledger_check, seed_due_invoices
 

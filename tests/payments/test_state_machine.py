@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 
 from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceEvent, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_lock, invoice_void
-from payments import collection, services
+from payments import collection, jobs, services
 from payments.gateways import get_gateway
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.gateways.sandbox.models import SandboxCharge, SandboxRefund
@@ -334,7 +334,7 @@ class PaymentsMachine(RuleBasedStateMachine):
         due = self._invoices().filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
         due = set(due.values_list("pk", flat=True))
         before = set(self._attempts().values_list("pk", flat=True))
-        collection.charge_due_invoices(now=now)
+        jobs.charge_due_invoices(now=now)
         for attempt in self._attempts().exclude(pk__in=before):
             assert attempt.invoice_id in due
             assert attempt.trigger in (AttemptTrigger.CHARGE_ON_DUE_DATE, AttemptTrigger.RETRY)
@@ -343,7 +343,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     def _janitor(self, future: bool) -> None:
         """The janitor now, or an hour later, when pending attempts count as abandoned."""
         before = dict(self._attempts().values_list("pk", "status"))
-        collection.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(hours=1 if future else 0))
+        jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(hours=1 if future else 0))
         keys = dict(self._attempts().values_list("idempotency_key", "pk"))
         charged = dict(ledger().filter(idempotency_key__in=keys).values_list("idempotency_key", "status"))
         charged = {keys[key]: status for key, status in charged.items()}
@@ -553,7 +553,7 @@ class PaymentsMachine(RuleBasedStateMachine):
         """In the end the janitor and the webhooks settle everything, and the books still agree."""
         gateway = get_gateway()
         for _ in range(3):
-            collection.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(hours=2))
+            jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(hours=2))
             for event_id, body, headers in gateway.advance(now=timezone.now() + datetime.timedelta(hours=1)):
                 services.webhook_receive(body=body, headers=headers)
                 gateway.mark_delivered(event_id)

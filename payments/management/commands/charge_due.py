@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.collection import charge_due_invoices
+from payments.jobs import charge_due_invoices
 
 
 class Command(BaseCommand):

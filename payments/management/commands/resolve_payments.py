@@ -5,7 +5,7 @@ import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.collection import attempts_resolve_stale
+from payments.jobs import attempts_resolve_stale
 from payments.services import refunds_resolve_stale
 
 
