@@ -190,7 +190,7 @@ def method_label(method: PaymentMethod, today: datetime.date | None = None) -> s
     return label + (" (default)" if method.is_default else "")
 
 
-class _KeyedForm(forms.Form):
+class KeyedForm(forms.Form):
     """A form that moves money carries the idempotency key made when it was rendered, so submitting
     it twice (double click, Back and resubmit) moves the money once."""
 
@@ -203,7 +203,7 @@ class _KeyedForm(forms.Form):
         return key
 
 
-class ChargeForm(_KeyedForm, AmountForm):
+class ChargeForm(KeyedForm, AmountForm):
     payment_method = forms.TypedChoiceField(label="Payment method", coerce=int)
     amount = MoneyField(help_text="At most the amount due.")
 
@@ -218,7 +218,7 @@ class ChargeForm(_KeyedForm, AmountForm):
         return cleaned
 
 
-class RefundForm(_KeyedForm, AmountForm):
+class RefundForm(KeyedForm, AmountForm):
     reason = forms.CharField(
         max_length=500,
         error_messages={"required": "Say why, for the customer and your books."},

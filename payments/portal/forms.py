@@ -3,6 +3,8 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from payments.forms import BankAccountForm, CardForm, KeyedForm
+
 KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -40,3 +42,34 @@ class ConfirmPaymentForm(forms.Form):
         if not KEY_SHAPE.match(key):
             raise ValidationError("This form is out of date. Go back to the invoice and try again.")
         return key
+
+
+class _PayNewFields(KeyedForm):
+    """What the one-form payment adds to the partner's card and bank forms: the key made when the page was
+    drawn (a double submit charges once), and whether to keep the method and turn on Auto-Pay."""
+
+    save_method = forms.BooleanField(label="Save it for next time", required=False)
+    autopay = forms.BooleanField(
+        label="Turn on Auto-Pay: future invoices are charged to it on their due date", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["make_default"]  # a method saved here becomes the default when Auto-Pay is on
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("autopay") and not cleaned.get("save_method"):
+            self.add_error("autopay", "Auto-Pay needs a saved method: tick “Save it for next time” too.")
+        return cleaned
+
+
+class PayNewCardForm(_PayNewFields, CardForm):
+    pass
+
+
+class PayNewBankAccountForm(_PayNewFields, BankAccountForm):
+    pass
+
+
+PAY_NEW_FORMS = {"card": PayNewCardForm, "bank_account": PayNewBankAccountForm}

@@ -19,12 +19,14 @@ from django_scopes import scope
 from config.celery import enqueue
 from invoicing import money
 from invoicing.models import EventKind, Invoice, InvoiceStatus
-from invoicing.services import invoice_event
+from invoicing.services import invoice_event, invoice_lock
 from partners.models import User
 from partners.tokens import token_hash, token_new
 from payments.collection import charge_invoice
+from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
-from payments.portal.selectors import LinkState, ResolvedLink, invoices_for_lookup
+from payments.portal.selectors import LinkState, ResolvedLink, customer_attempt, invoices_for_lookup
+from payments.services import customer_set_autopay, payment_method_add, payment_method_remove
 from reminders.services import email_send
 
 VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
@@ -150,6 +152,41 @@ def pay_with_saved_method(*, invoice: Invoice, method_id: int, idempotency_key: 
         actor=None,
         idempotency_key=idempotency_key,
     )
+
+
+@transaction.atomic
+def pay_with_new_method(
+    *,
+    invoice: Invoice,
+    details: CardDetails | BankAccountDetails,
+    save: bool,
+    autopay: bool,
+    idempotency_key: str,
+) -> PaymentAttempt:
+    """The customer's one-form payment with a card or bank account typed on the pay page.
+
+    The method is saved through the gateway like any other (only its token and last 4 are kept) and
+    charged through the same exactly-once path. Not kept ("Save it for next time" unticked), it is
+    removed in the same transaction that commits the attempt, so no one ever sees it usable: the attempt
+    carries its own copy of the gateway token for the worker and the janitor, and a customer payment is
+    never retried. Kept with Auto-Pay, it becomes the default that Auto-Pay charges.
+    """
+    invoice = invoice_lock(invoice)  # lock order: the invoice before the customer
+    if earlier := customer_attempt(invoice=invoice, key=idempotency_key):
+        return earlier  # the same form submitted twice: nothing is saved or charged again
+    method = payment_method_add(customer=invoice.customer, details=details, make_default=save and autopay)
+    attempt = charge_invoice(
+        invoice=invoice,
+        method=method,
+        trigger=AttemptTrigger.CUSTOMER,
+        actor=None,
+        idempotency_key=idempotency_key,
+    )
+    if not save:
+        payment_method_remove(method=method)
+    elif autopay:
+        customer_set_autopay(customer=invoice.customer, enabled=True)
+    return attempt
 
 
 def payment_receipt_send(*, invoice: Invoice, attempt: PaymentAttempt) -> None:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("<str:token>/", views.pay_page, name="pay_page"),
     path("<str:token>/pdf/", views.pay_pdf, name="pay_pdf"),
     path("<str:token>/confirm/", views.pay_confirm, name="pay_confirm"),
+    path("<str:token>/pay/", views.pay_new, name="pay_new"),
     path("<str:token>/result/", views.pay_result, name="pay_result"),
 ]

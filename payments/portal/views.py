@@ -14,16 +14,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope
 
 from invoicing import money
 from invoicing.pdf import brand_colours, invoice_pdf_get
+from invoicing.views.detail import apply_errors
 from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
 from partners.tokens import token_hash
+from payments.forms import SENSITIVE_FIELDS
 from payments.models import AttemptStatus, PayLink, new_idempotency_key
 from payments.portal import selectors, services
-from payments.portal.forms import ConfirmPaymentForm, FreshLinkForm, LookupForm
+from payments.portal.forms import PAY_NEW_FORMS, ConfirmPaymentForm, FreshLinkForm, LookupForm
 from payments.selectors import invoice_live_attempt
 
 RATE_SCOPE = "pay-link-request"
@@ -128,6 +131,15 @@ def _text_on(colour: str) -> str:
     return "#ffffff" if on_white >= on_dark else "#1b1f24"
 
 
+def _pay_new_form(invoice, kind: str | None, data=None):
+    """The one-form payment with a new card (or, with ?kind=bank_account, a bank account); its key is
+    made when the page is drawn, so submitting the same page twice charges once."""
+    kind = kind if kind in PAY_NEW_FORMS else "card"
+    return PAY_NEW_FORMS[kind](
+        data, initial={"idempotency_key": new_idempotency_key()}, today=invoice.partner.today()
+    )
+
+
 def _page_context(link: PayLink, **extra) -> dict:
     invoice = link.invoice
     payable = selectors.invoice_is_payable(invoice)
@@ -151,7 +163,41 @@ def _page_context(link: PayLink, **extra) -> dict:
 @require_GET
 def pay_page(request, link: PayLink):
     services.pay_link_record_view(link=link)
-    return render(request, "payments/portal/invoice.html", _page_context(link))
+    new_form = _pay_new_form(link.invoice, request.GET.get("kind"))
+    return render(request, "payments/portal/invoice.html", _page_context(link, new_form=new_form))
+
+
+@sensitive_post_parameters(*SENSITIVE_FIELDS)
+@pay_link_view
+@require_http_methods(["POST"])
+def pay_new(request, link: PayLink):
+    """Pay with a card or bank account typed on the invoice page, in one submit. Errors come back on the
+    same page next to their fields, with what was typed kept (except the numbers, which never are)."""
+    invoice = link.invoice
+    form = _pay_new_form(invoice, request.POST.get("kind"), request.POST)
+    if form.is_valid():
+        key = form.cleaned_data["idempotency_key"]
+        if selectors.customer_attempt(invoice=invoice, key=key):
+            return _to_result(link, key)  # a double click or a resubmit: show the first one's outcome
+        if not selectors.invoice_is_payable(invoice):
+            form.add_error(None, _not_payable_message(invoice))
+        else:
+            try:
+                services.pay_with_new_method(
+                    invoice=invoice,
+                    details=form.details(),
+                    save=form.cleaned_data["save_method"],
+                    autopay=form.cleaned_data["autopay"],
+                    idempotency_key=key,
+                )
+            except ValidationError as error:
+                if selectors.customer_attempt(invoice=invoice, key=key):
+                    return _to_result(link, key)  # the other submit won the race
+                apply_errors(form, error, {"payment_method": "card_number"})
+            else:
+                return _to_result(link, key)
+    context = _page_context(link, new_form=form)
+    return render(request, "payments/portal/invoice.html", context, status=400)
 
 
 @pay_link_view

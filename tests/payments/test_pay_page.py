@@ -405,9 +405,10 @@ def test_a_tampered_key_gets_a_message_not_an_error(client, invoice, token):
 
 
 @pytest.mark.django_db
-def test_without_a_saved_method_there_is_no_pay_button(client, partner):
+def test_without_a_saved_method_the_page_offers_the_new_card_form_only(client, partner):
     invoice = make_invoice(partner, lines=LINES)
     token = token_of(invoice.fresh_pay_url)
     body = client.get(page_url(token)).content.decode()
-    assert "No saved payment method can pay this invoice" in body
+    assert "Pay $1,250.00 with a card or bank account" in body
+    assert page_url(token, "pay_confirm") not in body
     assert client.get(page_url(token, "pay_confirm")).status_code == 302
