@@ -127,6 +127,20 @@ class Invoice(models.Model):
                 condition=models.Q(next_charge_at__isnull=False),
                 name="invoice_charge_due",
             ),
+            # The dashboard and aging report: every figure over open invoices in one index-only pass.
+            models.Index(
+                fields=["partner", "currency", "due_date"],
+                include=["amount_due", "collection_failed_at", "customer"],
+                condition=models.Q(status="open"),
+                name="invoice_open_by_currency",
+            ),
+            # "Paid in the last 30 days" and the list's paid-between filter.
+            models.Index(
+                fields=["partner", "paid_at"],
+                include=["currency", "total"],
+                condition=models.Q(status="paid"),
+                name="invoice_paid_by_date",
+            ),
             # Prefix search on numbers ("INV-00") in any database collation.
             models.Index(
                 OpClass(Upper("number"), name="text_pattern_ops"), "partner", name="invoice_number_upper"
@@ -188,6 +202,8 @@ class EventKind(models.TextChoices):
     UNCOLLECTIBLE = "uncollectible", "Marked uncollectible"
     DUPLICATED = "duplicated", "Duplicated"
     REMINDER_SENT = "reminder_sent", "Reminder sent"
+    EMAIL = "email", "Email"
+    RECURRING = "recurring", "Issued by a recurring payment"
 
 
 class InvoiceEvent(models.Model):
@@ -208,6 +224,10 @@ class InvoiceEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The activity log and the dashboard's recent activity, newest first.
+        indexes = [
+            models.Index(fields=["partner", "-created_at", "-id"], name="invoice_event_partner_recent")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"
@@ -282,3 +302,153 @@ class InvoicePdf(models.Model):
 
     def __str__(self) -> str:
         return f"PDF of {self.invoice_id} v{self.version}"
+
+
+# Recurring payments ------------------------------------------------------------------------------
+# The rules (period dates, issuing, catching up) live in invoicing.recurring.
+
+
+class RecurringFrequency(models.TextChoices):
+    WEEKLY = "weekly", "Weekly"
+    EVERY_N_WEEKS = "every_n_weeks", "Every N weeks"
+    MONTHLY = "monthly", "Monthly"
+    EVERY_N_MONTHS = "every_n_months", "Every N months"
+    QUARTERLY = "quarterly", "Quarterly"
+    YEARLY = "yearly", "Yearly"
+
+
+class RecurringEnd(models.TextChoices):
+    NEVER = "never", "Never"
+    AFTER_COUNT = "after_count", "After a number of invoices"
+    ON_DATE = "on_date", "On a date"
+
+
+class RecurringStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+
+
+class RecurringSchedule(models.Model):
+    """A recurring payment: one invoice per period, from `start_date`, until its end.
+
+    Period dates are computed from `start_date`, the frequency and `anchor_day` by their index (never
+    from the previous period), so a schedule on the 31st issues on Jan 31, Feb 28 and Mar 31.
+    `next_period_date` is the next period to issue; the job claims schedules whose next period has
+    come in the partner's time zone.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="recurring_schedules")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="recurring_schedules")
+    currency = models.CharField(max_length=3)
+    frequency = models.CharField(
+        max_length=20, choices=RecurringFrequency.choices, default=RecurringFrequency.MONTHLY
+    )
+    interval = models.PositiveSmallIntegerField(default=1, help_text="N, for every N weeks or months.")
+    anchor_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Day of the month (monthly and longer); 31 means the last day."
+    )
+    start_date = models.DateField(help_text="The first period's date, or where an edit restarted the series.")
+    end_mode = models.CharField(max_length=20, choices=RecurringEnd.choices, default=RecurringEnd.NEVER)
+    end_count = models.PositiveIntegerField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    payment_option = models.CharField(
+        max_length=30, choices=PaymentOption.choices, default=PaymentOption.CHARGE_LATER
+    )
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    days_until_due = models.PositiveSmallIntegerField(default=30)
+    memo = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=RecurringStatus.choices, default=RecurringStatus.ACTIVE)
+    next_index = models.PositiveIntegerField(default=0, help_text="Index of the next period from start_date.")
+    invoices_issued = models.PositiveIntegerField(default=0)
+    next_period_date = models.DateField(null=True, blank=True)
+    problem = models.CharField(
+        max_length=500, blank=True, help_text="Why the job paused this schedule, shown to the partner."
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(interval__gte=1, interval__lte=520), name="recurring_interval_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(anchor_day__isnull=True) | models.Q(anchor_day__gte=1, anchor_day__lte=31),
+                name="recurring_anchor_day_range",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_period_date"],
+                condition=models.Q(status="active"),
+                name="recurring_due",
+            ),
+            models.Index(fields=["partner", "-created_at", "-id"], name="recurring_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recurring payment {self.pk} ({self.get_frequency_display().lower()})"
+
+
+class RecurringLine(models.Model):
+    """What each invoice of a schedule bills: copied into the invoice's lines when it is issued."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    schedule = models.ForeignKey(RecurringSchedule, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    unit_price = models.BigIntegerField(help_text="In the currency's minor unit.")
+    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class RecurringOutcome(models.TextChoices):
+    ISSUED = "issued", "Issued"
+    SKIPPED = "skipped", "Skipped"
+
+
+class RecurringRun(models.Model):
+    """One period of a schedule, done: its invoice, or why it was skipped. The unique constraint is
+    what makes a period produce at most one invoice, whatever runs the job and how often."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    schedule = models.ForeignKey(RecurringSchedule, on_delete=models.CASCADE, related_name="runs")
+    period_date = models.DateField()
+    outcome = models.CharField(max_length=20, choices=RecurringOutcome.choices)
+    invoice = models.OneToOneField(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="recurring_run"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-period_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "period_date"], name="recurring_run_once_per_period"),
+            models.CheckConstraint(
+                condition=models.Q(outcome="skipped", invoice__isnull=True)
+                | models.Q(outcome="issued", invoice__isnull=False),
+                name="recurring_run_issued_has_invoice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} {self.period_date}: {self.outcome}"

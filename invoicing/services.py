@@ -7,6 +7,9 @@
 """
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -62,7 +65,7 @@ def _event(
     actor_label: str = "System",
     **data,
 ) -> None:
-    InvoiceEvent.objects.create(
+    event = InvoiceEvent(
         partner_id=invoice.partner_id,
         invoice=invoice,
         kind=kind,
@@ -71,6 +74,32 @@ def _event(
         actor_label="" if actor else actor_label,
         data=data,
     )
+    batch = _batched_events.get()
+    if batch is None:
+        event.save(force_insert=True)
+    else:
+        batch.append(event)
+    # Emails follow from events (issued, paid, a charge failed): reminders decides which.
+    from reminders.schedule import invoice_event_notify
+
+    invoice_event_notify(invoice=invoice, kind=kind, data=data)
+
+
+# Timeline lines written inside `invoice_events_batched()` wait here and are inserted together.
+_batched_events: ContextVar[list[InvoiceEvent] | None] = ContextVar("batched_events", default=None)
+
+
+@contextmanager
+def invoice_events_batched() -> Iterator[None]:
+    """For a batch job inside its transaction: the timeline lines written in this block are inserted
+    with one query when it ends (and not at all if it raises, like everything else it wrote)."""
+    events: list[InvoiceEvent] = []
+    token = _batched_events.set(events)
+    try:
+        yield
+    finally:
+        _batched_events.reset(token)
+    InvoiceEvent.objects.bulk_create(events)
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -83,8 +112,11 @@ def _lock(invoice: Invoice) -> Invoice:
     )
 
 
-def invoice_validate(*, partner: Partner, data: InvoiceInput) -> None:
-    """The seed's rules, checked on the server in the partner's time zone. Raises ValidationError by field."""
+def invoice_validate(*, partner: Partner, data: InvoiceInput, method_required: bool = True) -> None:
+    """The seed's rules, checked on the server in the partner's time zone. Raises ValidationError by field.
+
+    `method_required=False` lets a charge option through without a saved method (recurring invoices:
+    the invoice is issued anyway and shows under "Needs attention" rather than not existing)."""
     errors: dict[str, str] = {}
     customer = data.customer
     if customer is None or customer.partner_id != partner.pk:
@@ -97,12 +129,12 @@ def invoice_validate(*, partner: Partner, data: InvoiceInput) -> None:
         )
     if data.currency not in money.CURRENCY_EXPONENTS:
         errors["currency"] = "Choose one of the listed currencies."
-    totals = _totals(data.lines)
+    totals = lines_totals(data.lines)
     if not data.lines or totals.total <= 0:
         errors["amount"] = "The amount must be greater than zero."
     elif totals.total >= money.MAX_AMOUNT_MINOR:
         errors["amount"] = "That total is too large for one invoice."
-    if data.payment_option in OPTIONS_NEEDING_A_METHOD and "customer" not in errors:
+    if method_required and data.payment_option in OPTIONS_NEEDING_A_METHOD and "customer" not in errors:
         method_error = _payment_method_error(data)
         if method_error:
             errors["payment_option"] = method_error
@@ -127,7 +159,8 @@ def _payment_method_error(data: InvoiceInput) -> str | None:
     return None
 
 
-def _totals(lines: list[LineInput]) -> money.Totals:
+def lines_totals(lines: list[LineInput]) -> money.Totals:
+    """Subtotal, tax and total of lines, as an invoice with these lines would have them."""
     return money.invoice_totals(
         money.line_amounts(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
         for line in lines
@@ -155,7 +188,7 @@ def _write_lines(invoice: Invoice, lines: list[LineInput]) -> None:
             )
         )
     InvoiceLine.objects.bulk_create(rows)
-    totals = _totals(lines)
+    totals = lines_totals(lines)
     invoice.subtotal, invoice.tax_total, invoice.total = totals.subtotal, totals.tax, totals.total
     _recompute_due(invoice)
 
@@ -167,9 +200,14 @@ def _recompute_due(invoice: Invoice) -> None:
 
 @transaction.atomic
 def invoice_create(
-    *, partner: Partner, data: InvoiceInput, created_by: User | None, finalize: bool
+    *,
+    partner: Partner,
+    data: InvoiceInput,
+    created_by: User | None,
+    finalize: bool,
+    method_required: bool = True,
 ) -> Invoice:
-    invoice_validate(partner=partner, data=data)
+    invoice_validate(partner=partner, data=data, method_required=method_required)
     invoice = Invoice.objects.create(
         partner=partner,
         customer=data.customer,
@@ -454,6 +492,17 @@ def invoice_events_add(events: list[tuple[Invoice, EventKind, dict]]) -> None:
 def invoice_lock(invoice: Invoice) -> Invoice:
     """For other apps' services that change an invoice inside their own transaction."""
     return _lock(invoice)
+
+
+def invoices_lock(*, invoice_ids: list[int]) -> dict[int, Invoice]:
+    """Lock several invoices at once, in id order (so two callers never wait on each other in a
+    cycle), for a batch job recording many outcomes in one transaction."""
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("partner", "customer")
+        .order_by("pk")
+        .in_bulk(invoice_ids)
+    )
 
 
 @transaction.atomic

@@ -171,6 +171,17 @@ class Partner(models.Model):
         help_text="An expired link offers the customer a fresh one by email.",
     )
 
+    # Recurring payments (invoicing.recurring): after an outage, periods older than this are skipped
+    # (and recorded as skipped) instead of invoiced late.
+    recurring_catch_up_days = models.PositiveSmallIntegerField(
+        "catch up recurring invoices missed for up to (days)",
+        default=30,
+        db_default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="If invoicing stopped for a while (an outage), missed invoices this recent are still "
+        "issued; older ones are skipped and shown as skipped on the recurring payment.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=True)
 
@@ -269,3 +280,35 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
+
+
+class AuditKind(models.TextChoices):
+    """Changes to how a business is set up; what happens to invoices is in invoicing.InvoiceEvent."""
+
+    SETTINGS_CHANGED = "settings_changed", "Business details changed"
+    INVOICING_SETTINGS_CHANGED = "invoicing_settings_changed", "Invoice settings changed"
+    MEMBER_INVITED = "member_invited", "Person invited"
+    MEMBER_ROLE_CHANGED = "member_role_changed", "Role changed"
+    MEMBER_REMOVED = "member_removed", "Person removed"
+
+
+class AuditEvent(models.Model):
+    """One line of the activity log that is not about a single invoice: who changed which setting, from
+    what to what. Written only by partners.services.audit_record; never edited or deleted from any page."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40, choices=AuditKind.choices)
+    message = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who, when not a user.")
+    changes = models.JSONField(default=dict, blank=True, help_text="field: [before, after]")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["partner", "-created_at", "-id"], name="audit_event_partner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -137,6 +137,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "config.health.heartbeat", "schedule": 30.0},
     "charge-due-invoices": {"task": "payments.tasks.charge_due_invoices", "schedule": 60.0},
     "resolve-stale-payments": {"task": "payments.tasks.resolve_stale_payments", "schedule": 60.0},
+    "send-due-notifications": {"task": "reminders.tasks.send_due_notifications", "schedule": 60.0},
+    "issue-recurring-invoices": {"task": "invoicing.tasks.issue_recurring", "schedule": 60.0},
     "sandbox-gateway-clock": {"task": "payments.tasks.sandbox_clock", "schedule": 15.0},
 }
 
@@ -161,6 +163,11 @@ USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 SIGN_IN_RATE_LIMIT = env("SIGN_IN_RATE_LIMIT", default="10/900")  # attempts / seconds, per email and per IP
 # Requests for a fresh pay link (a dead link or the lookup form), per client address and per link.
 PAY_LINK_REQUEST_RATE_LIMIT = env("PAY_LINK_REQUEST_RATE_LIMIT", default="5/900")
+# The customer account portal (/pay/<partner id>/account/): magic sign-in links asked for per email and
+# per client address, how long a link works, and how long a signed-in customer stays signed in.
+PORTAL_SIGN_IN_RATE_LIMIT = env("PORTAL_SIGN_IN_RATE_LIMIT", default="5/900")
+PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=15)
+PORTAL_SESSION_HOURS = env.int("PORTAL_SESSION_HOURS", default=8)
 INVITATION_VALID_DAYS = 7
 LOGO_MAX_BYTES = 1024 * 1024
 
