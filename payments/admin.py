@@ -6,6 +6,7 @@ from payments.models import (
     Payment,
     PaymentAttempt,
     PaymentMethod,
+    PortalSignInLink,
     Refund,
     WebhookDelivery,
 )
@@ -110,4 +111,15 @@ class PayLinkAdmin(ReadOnlyLedgerAdmin):
     list_filter = ["revoked_at"]
     search_fields = ["invoice__number", "partner__name"]
     list_select_related = ["invoice", "partner"]
+    exclude = ["token_hash"]
+
+
+@admin.register(PortalSignInLink)
+class PortalSignInLinkAdmin(ReadOnlyLedgerAdmin):
+    """Customers' magic sign-in links: when asked for and used. Only the token's hash is kept."""
+
+    list_display = ["id", "customer", "partner", "expires_at", "used_at", "created_at"]
+    list_filter = ["used_at"]
+    search_fields = ["customer__email", "partner__name"]
+    list_select_related = ["customer", "partner"]
     exclude = ["token_hash"]

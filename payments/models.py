@@ -337,3 +337,23 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.event_id}"
+
+
+class PortalSignInLink(models.Model):
+    """A magic link that signs a customer in to their account at one partner (/pay/<partner>/account/).
+    Like pay links, only the SHA-256 of its token is kept; it works once and for a few minutes."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="portal_sign_in_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Sign-in link {self.pk} for customer {self.customer_id}"

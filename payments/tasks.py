@@ -72,3 +72,22 @@ def email_pay_link(*, invoice_id: int) -> str:
         return "rejected"
     pay_link_email(invoice=invoice)
     return "sent"
+
+
+@shared_task
+def email_portal_sign_in(*, partner_id: int, email: str) -> str:
+    """A magic sign-in link for the customer account portal, if `email` is a customer of the partner."""
+    from django_scopes import scopes_disabled
+
+    from partners.models import Partner
+    from payments.portal.account.services import portal_sign_in_email
+
+    if not isinstance(partner_id, int) or not isinstance(email, str) or len(email) > 254:
+        logger.error("email_portal_sign_in rejected: bad arguments")
+        return "rejected"
+    with scopes_disabled():
+        partner = Partner.objects.filter(pk=partner_id, is_active=True).first()
+    if partner is None:
+        logger.error("email_portal_sign_in rejected: no active partner %s", partner_id)
+        return "rejected"
+    return "sent" if portal_sign_in_email(partner=partner, email=email) else "no such customer"

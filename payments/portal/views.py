@@ -34,7 +34,7 @@ RATE_LIMITED = "Too many requests. Wait 15 minutes and try again."
 HEX = re.compile(r"^[0-9a-fA-F]{6}$")
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def private_response(response: HttpResponse) -> HttpResponse:
     """Pages reached by a secret URL: never cached by proxies, never indexed, and the URL never sent as a
     referrer to another site. (Not "no-referrer": browsers then send `Origin: null` on the page's own
     form posts, which Django's CSRF check rightly refuses.)"""
@@ -49,7 +49,7 @@ def pay_link_view(view):
     def wrapped(request, token: str, *args, **kwargs):
         resolved = selectors.pay_link_resolve(token=token)
         if not resolved.ok:
-            return _private(_link_not_valid(request, token, resolved))
+            return private_response(_link_not_valid(request, token, resolved))
         link = resolved.link
         link.raw_token = token  # for this page's own URLs; never stored
         partner = link.invoice.partner
@@ -57,7 +57,7 @@ def pay_link_view(view):
         timezone.activate(partner.zone)
         try:
             with scope(partner=partner):
-                return _private(view(request, link, *args, **kwargs))
+                return private_response(view(request, link, *args, **kwargs))
         finally:
             timezone.activate(previous)
 
@@ -101,7 +101,7 @@ def pay_lookup(request):
                 number=form.cleaned_data["number"], email=form.cleaned_data["email"]
             )
             sent, form = True, LookupForm()
-    return _private(render(request, "payments/portal/lookup.html", {"form": form, "sent": sent}))
+    return private_response(render(request, "payments/portal/lookup.html", {"form": form, "sent": sent}))
 
 
 @cache_control(public=True, max_age=31536000, immutable=True)

@@ -29,6 +29,25 @@ NOT_TENANT_DATA = {
     "pay_confirm": "public: the pay link's token is the credential; charges only that invoice",
     "pay_result": "public: the pay link's token is the credential; shows only that invoice's attempts",
     "pay_brand_css": "public: a brand colour as CSS, keyed by the colour itself; no partner data",
+    "pay_new": "public: the pay link's token is the credential; charges only that invoice",
+    **dict.fromkeys(
+        (
+            "portal_invoices",
+            "portal_sign_in",
+            "portal_sign_in_link",
+            "portal_sign_out",
+            "portal_pay",
+            "portal_payments",
+            "portal_invoice_pdf",
+            "portal_methods",
+            "portal_method_default",
+            "portal_method_remove",
+            "portal_autopay",
+            "portal_details",
+        ),
+        "customer portal: the partner in the URL, the customer from their own portal session; other "
+        "customers' ids are 404 (tests/payments/test_portal_account.py)",
+    ),
 }
 
 
