@@ -33,9 +33,11 @@ from invoicing.services import (
     invoice_apply_credit,
     invoice_apply_payment,
     invoice_event,
+    invoice_events_batched,
     invoice_lock,
     invoice_schedule_charge,
     invoice_stop_collection,
+    invoices_lock,
 )
 from partners.models import User
 from payments.gateways import get_gateway
@@ -332,6 +334,10 @@ def _local_midnight(day: datetime.date, zone) -> datetime.datetime:
 
 # Executing and recording -----------------------------------------------------------------------------
 
+# What the gateway said to a charge request: the charge, or why there is none (GatewayUnavailable: we
+# don't know whether it charged; any other GatewayError: it refused the request, nothing moved).
+Outcome = Charge | GatewayError
+
 
 def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
     """Send a pending (or unknown) attempt to the gateway and record what it says. Safe to run any
@@ -346,9 +352,13 @@ def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
 def attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
     """Call the gateway with the attempt's committed key, then record the outcome under locks (which
     re-read the attempt: whoever recorded first wins, the rest change nothing)."""
-    gateway = get_gateway()
+    return _record_one(attempt, attempt_call(attempt))
+
+
+def attempt_call(attempt: PaymentAttempt) -> Outcome:
+    """Ask the gateway to charge a committed attempt, with its key. Records nothing."""
     try:
-        charge = gateway.charge(
+        return get_gateway().charge(
             token=attempt.gateway_token,
             amount=attempt.amount,
             currency=attempt.currency,
@@ -359,11 +369,53 @@ def attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
         logger.warning(
             "Payment attempt %s: no answer from the gateway (%s); the janitor will ask", attempt.pk, error
         )
-        return _attempt_mark_unknown(attempt.pk, str(error))
+        return error
     except GatewayError as error:
         logger.error("Payment attempt %s refused by the gateway: %s", attempt.pk, error)
-        return attempt_record_refusal(attempt_id=attempt.pk, message=str(error))
-    return attempt_record(attempt_id=attempt.pk, charge=charge, invoice_id=attempt.invoice_id)
+        return error
+
+
+def attempts_record(outcomes: list[tuple[PaymentAttempt, Outcome]]) -> None:
+    """Record a batch's gateway answers in one transaction: the invoices are locked together (in id
+    order, then their attempts), and each outcome is applied exactly as `attempt_record` would.
+
+    If anything in the batch goes wrong the whole transaction rolls back and each outcome is recorded
+    on its own, so one odd invoice costs the batch its speed, never its correctness."""
+    try:
+        with transaction.atomic(), scopes_disabled(), invoice_events_batched():
+            invoices = invoices_lock(invoice_ids=[attempt.invoice_id for attempt, _ in outcomes])
+            attempts = (
+                PaymentAttempt.objects.select_for_update(of=("self",))
+                .select_related("payment_method")
+                .order_by("pk")
+                .in_bulk([attempt.pk for attempt, _ in outcomes])
+            )
+            for attempt, outcome in outcomes:
+                _apply(invoices[attempt.invoice_id], attempts[attempt.pk], outcome)
+    except Exception:
+        logger.exception("Recording %d charges together failed; recording them one by one", len(outcomes))
+        for attempt, outcome in outcomes:
+            try:
+                _record_one(attempt, outcome)
+            except Exception:  # left pending or unknown: the janitor resolves it by its key
+                logger.exception("Payment attempt %s could not be recorded", attempt.pk)
+
+
+def _record_one(attempt: PaymentAttempt, outcome: Outcome) -> PaymentAttempt:
+    if isinstance(outcome, Charge):
+        return attempt_record(attempt_id=attempt.pk, charge=outcome, invoice_id=attempt.invoice_id)
+    if isinstance(outcome, GatewayUnavailable):
+        return _attempt_mark_unknown(attempt.pk, str(outcome))
+    return attempt_record_refusal(attempt_id=attempt.pk, message=str(outcome))
+
+
+def _apply(invoice: Invoice, attempt: PaymentAttempt, outcome: Outcome) -> None:
+    if isinstance(outcome, Charge):
+        _apply_charge(invoice, attempt, outcome)
+    elif isinstance(outcome, GatewayUnavailable):
+        _apply_unknown(attempt, str(outcome))
+    else:
+        _apply_refusal(invoice, attempt, str(outcome))
 
 
 def _locked(attempt_id: int, invoice_id: int | None = None) -> tuple[Invoice, PaymentAttempt]:
@@ -382,11 +434,15 @@ def _locked(attempt_id: int, invoice_id: int | None = None) -> tuple[Invoice, Pa
 def _attempt_mark_unknown(attempt_id: int, reason: str) -> PaymentAttempt:
     with scopes_disabled():
         _, attempt = _locked(attempt_id)
-        if attempt.status == AttemptStatus.PENDING:
-            attempt.status = AttemptStatus.UNKNOWN
-            attempt.failure_message = reason[:300]
-            attempt.save(update_fields=["status", "failure_message"])
+        _apply_unknown(attempt, reason)
         return attempt
+
+
+def _apply_unknown(attempt: PaymentAttempt, reason: str) -> None:
+    if attempt.status == AttemptStatus.PENDING:
+        attempt.status = AttemptStatus.UNKNOWN
+        attempt.failure_message = reason[:300]
+        attempt.save(update_fields=["status", "failure_message"])
 
 
 @transaction.atomic
@@ -395,51 +451,52 @@ def attempt_record(*, attempt_id: int, charge: Charge, invoice_id: int | None = 
     caller knows the attempt's invoice, saves looking it up."""
     with scopes_disabled():
         invoice, attempt = _locked(attempt_id, invoice_id)
-        if attempt.status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
-            return attempt
-        if charge.idempotency_key != attempt.idempotency_key:
-            raise ValueError(f"Charge {charge.id} does not belong to attempt {attempt.pk}")
-        attempt.gateway_charge_id = charge.id
-        if charge.status == ChargeStatus.PROCESSING:
-            if attempt.status != AttemptStatus.PROCESSING:
-                attempt.status = AttemptStatus.PROCESSING
-                attempt.save(update_fields=["status", "gateway_charge_id"])
-                invoice_event(
-                    invoice,
-                    EventKind.PAYMENT_PROCESSING,
-                    actor=None,
-                    message=f"{attempt.method_label}: bank payment processing",
-                    attempt_id=attempt.pk,
-                )
-            return attempt
-        attempt.completed_at = timezone.now()
-        if charge.status == ChargeStatus.SUCCEEDED:
-            attempt.status = AttemptStatus.SUCCEEDED
-            attempt.save(update_fields=["status", "gateway_charge_id", "completed_at"])
-            kind = PaymentMethodType.CARD if _is_card(attempt) else PaymentMethodType.BANK_DEBIT
-            receive_money(
-                invoice=invoice,
-                amount=attempt.amount,
-                method=kind,
-                label=f"{attempt.method_label}, {money.format_money(attempt.amount, attempt.currency)}",
-                actor=None,
-                received_on=invoice.partner.today(),
-                attempt=attempt,
-                charge_id=charge.id,
-            )
-            if attempt.trigger == AttemptTrigger.CUSTOMER:
-                from payments.portal.services import payment_receipt_send
-
-                payment_receipt_send(invoice=invoice, attempt=attempt)
-            return attempt
-        _fail(
-            invoice,
-            attempt,
-            code=charge.decline_code,
-            message=charge.message or "Declined.",
-            hard=charge.hard_decline,
-        )
+        _apply_charge(invoice, attempt, charge)
         return attempt
+
+
+def _apply_charge(invoice: Invoice, attempt: PaymentAttempt, charge: Charge) -> None:
+    """The outcome of a charge, for a locked invoice and attempt."""
+    if attempt.status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
+        return
+    if charge.idempotency_key != attempt.idempotency_key:
+        raise ValueError(f"Charge {charge.id} does not belong to attempt {attempt.pk}")
+    attempt.gateway_charge_id = charge.id
+    if charge.status == ChargeStatus.PROCESSING:
+        if attempt.status != AttemptStatus.PROCESSING:
+            attempt.status = AttemptStatus.PROCESSING
+            attempt.save(update_fields=["status", "gateway_charge_id"])
+            invoice_event(
+                invoice,
+                EventKind.PAYMENT_PROCESSING,
+                actor=None,
+                message=f"{attempt.method_label}: bank payment processing",
+                attempt_id=attempt.pk,
+            )
+        return
+    attempt.completed_at = timezone.now()
+    if charge.status == ChargeStatus.SUCCEEDED:
+        attempt.status = AttemptStatus.SUCCEEDED
+        attempt.save(update_fields=["status", "gateway_charge_id", "completed_at"])
+        kind = PaymentMethodType.CARD if _is_card(attempt) else PaymentMethodType.BANK_DEBIT
+        receive_money(
+            invoice=invoice,
+            amount=attempt.amount,
+            method=kind,
+            label=f"{attempt.method_label}, {money.format_money(attempt.amount, attempt.currency)}",
+            actor=None,
+            received_on=invoice.partner.today(),
+            attempt=attempt,
+            charge_id=charge.id,
+        )
+        return
+    _fail(
+        invoice,
+        attempt,
+        code=charge.decline_code,
+        message=charge.message or "Declined.",
+        hard=charge.hard_decline,
+    )
 
 
 def _is_card(attempt: PaymentAttempt) -> bool:
@@ -453,10 +510,14 @@ def attempt_record_refusal(*, attempt_id: int, message: str) -> PaymentAttempt:
     """The gateway refused the request itself (unknown token, bad parameters): nothing was charged."""
     with scopes_disabled():
         invoice, attempt = _locked(attempt_id)
-        if attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
-            attempt.completed_at = timezone.now()
-            _fail(invoice, attempt, code="gateway_error", message=message[:300], hard=True)
+        _apply_refusal(invoice, attempt, message)
         return attempt
+
+
+def _apply_refusal(invoice: Invoice, attempt: PaymentAttempt, message: str) -> None:
+    if attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
+        attempt.completed_at = timezone.now()
+        _fail(invoice, attempt, code="gateway_error", message=message[:300], hard=True)
 
 
 def _fail(invoice: Invoice, attempt: PaymentAttempt, *, code: str, message: str, hard: bool) -> None:

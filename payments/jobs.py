@@ -20,11 +20,13 @@ from invoicing.services import (
     invoices_unschedule_charge,
 )
 from payments.collection import (
+    Outcome,
     attempt_build,
+    attempt_call,
     attempt_event_fields,
     attempt_execute,
     attempt_record,
-    attempt_send,
+    attempts_record,
     methods_to_charge,
 )
 from payments.gateways import get_gateway
@@ -126,30 +128,31 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
 
 
 def _execute_many(attempts: list[PaymentAttempt]) -> None:
-    """Charge a claimed batch, several gateway calls at a time (they mostly wait on the network)."""
+    """Charge a claimed batch, several gateway calls at a time (they mostly wait on the network),
+    then record all the outcomes in one transaction."""
     workers = min(settings.PAYMENT_CHARGE_CONCURRENCY, len(attempts))
     if workers <= 1:
-        for attempt in attempts:
-            _execute_logged(attempt)
-        return
-    chunks = [attempts[i::workers] for i in range(workers)]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
-        list(pool.map(_execute_chunk, chunks))
+        outcomes = [_call_logged(attempt) for attempt in attempts]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
+            outcomes = list(pool.map(_call_in_thread, attempts))
+    answered = [(attempt, outcome) for attempt, outcome in zip(attempts, outcomes, strict=True) if outcome]
+    attempts_record(answered)
 
 
-def _execute_chunk(attempts: list[PaymentAttempt]) -> None:
+def _call_in_thread(attempt: PaymentAttempt) -> Outcome | None:
     try:
-        for attempt in attempts:
-            _execute_logged(attempt)
+        return _call_logged(attempt)
     finally:
-        connections.close_all()  # this thread's own connections
+        connections.close_all()  # this thread's own connections (the sandbox keeps its books in the DB)
 
 
-def _execute_logged(attempt: PaymentAttempt) -> None:
+def _call_logged(attempt: PaymentAttempt) -> Outcome | None:
     try:
-        attempt_send(attempt)
+        return attempt_call(attempt)
     except Exception:  # one bad attempt must not stop the batch; the janitor retries it by key
         logger.exception("Payment attempt %s could not be executed", attempt.pk)
+        return None
 
 
 # The janitor -----------------------------------------------------------------------------------------

@@ -16,7 +16,15 @@ from payments.gateways.sandbox.models import SandboxCharge
 from payments.models import AttemptStatus, AttemptTrigger, Payment, PaymentAttempt
 from payments.tasks import execute_attempt
 from tests.factories.invoicing import customer_for, make_invoice
-from tests.factories.payments import DECLINED_CARD, LOST_CARD, TIMEOUT_CARD, card_for
+from tests.factories.payments import (
+    DECLINED_CARD,
+    GOOD_ACCOUNT,
+    GOOD_CARD,
+    LOST_CARD,
+    TIMEOUT_CARD,
+    bank_account_for,
+    card_for,
+)
 
 # Real commits: attempts are committed before the gateway is called and charges run on commit.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("unscoped")]
@@ -389,3 +397,69 @@ def test_no_credit_note_while_a_payment_is_in_flight(partner, customer, owner):
     _committed_attempt(invoice, card_for(customer))
     with pytest.raises(ValidationError, match="in progress"):
         credit_note_create(invoice=invoice, amount=10_000, reason="Cancelled", actor=owner)
+
+
+def _due_on_each(partner, cards: list[str]) -> list[Invoice]:
+    """One Charge-on-due-date invoice per card, each for its own customer, all due today (so charged
+    by the next run, and a soft decline's retry, 3 days after the first try, is not)."""
+    invoices = []
+    for number in cards:
+        customer = customer_for(partner)
+        if number.startswith("000"):
+            bank_account_for(customer, number)
+        else:
+            card_for(customer, number)
+        invoices.append(
+            make_invoice(
+                partner, customer=customer, payment_option=PaymentOption.CHARGE_ON_DUE_DATE, due_in_days=0
+            )
+        )
+    return invoices
+
+
+def test_one_batch_records_every_kind_of_outcome_as_single_charges_would(partner):
+    invoices = _due_on_each(partner, [GOOD_CARD, DECLINED_CARD, LOST_CARD, TIMEOUT_CARD, GOOD_ACCOUNT])
+
+    assert jobs.charge_due_invoices() == 5
+
+    paid, soft, hard, timed_out, bank = (refreshed(invoice) for invoice in invoices)
+    assert paid.status == InvoiceStatus.PAID
+    assert list(paid.events.values_list("kind", flat=True))[-3:] == [
+        EventKind.PAYMENT_ATTEMPTED,
+        EventKind.PAYMENT_RECORDED,
+        EventKind.PAID,
+    ]
+    assert Payment.objects.get(invoice=paid).amount == paid.total
+    assert soft.attempts.get().status == AttemptStatus.FAILED
+    assert soft.next_charge_at is not None
+    assert hard.attempts.get().hard_decline
+    assert hard.collection_failed_at is not None
+    assert timed_out.attempts.get().status == AttemptStatus.UNKNOWN
+    assert bank.attempts.get().status == AttemptStatus.PROCESSING
+    assert bank.events.filter(kind=EventKind.PAYMENT_PROCESSING).count() == 1
+    assert Payment.objects.filter(invoice__in=invoices).count() == 1
+
+
+def test_when_recording_a_batch_fails_the_others_are_recorded_one_by_one(partner, monkeypatch, caplog):
+    invoices = _due_on_each(partner, [GOOD_CARD, GOOD_CARD, GOOD_CARD])
+    broken = invoices[1]
+    real_apply = collection._apply_charge
+
+    def apply_charge(invoice, attempt, charge):
+        if invoice.pk == broken.pk:
+            raise RuntimeError("a bug while recording this one")
+        real_apply(invoice, attempt, charge)
+
+    monkeypatch.setattr(collection, "_apply_charge", apply_charge)
+    assert jobs.charge_due_invoices() == 3
+
+    assert "recording them one by one" in caplog.text
+    assert [refreshed(invoice).status for invoice in invoices] == ["paid", "open", "paid"]
+    assert Payment.objects.filter(invoice__in=invoices).count() == 2
+    stuck = broken.attempts.get()
+    assert stuck.status == AttemptStatus.PENDING  # charged at the gateway, not yet recorded
+
+    monkeypatch.setattr(collection, "_apply_charge", real_apply)
+    assert jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(hours=1)) == 1
+    assert refreshed(broken).status == InvoiceStatus.PAID
+    assert ledger(idempotency_key=stuck.idempotency_key).count() == 1  # found by its key, not charged again
