@@ -29,6 +29,13 @@ class Customer(models.Model):
         db_default=False,
         help_text="New invoices default to Charge on due date, charged to the default payment method.",
     )
+    email_reminders = models.BooleanField(
+        "automatic emails",
+        default=True,
+        db_default=True,
+        help_text="New invoices and payment reminders by email. Receipts and payment problems are "
+        "always sent.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -187,22 +187,3 @@ def pay_with_new_method(
     elif autopay:
         customer_set_autopay(customer=invoice.customer, enabled=True)
     return attempt
-
-
-def payment_receipt_send(*, invoice: Invoice, attempt: PaymentAttempt) -> None:
-    """The customer's receipt for a payment they made on the pay page (sent after commit)."""
-    partner = invoice.partner
-    email_send(
-        to=[invoice.customer.email],
-        subject=f"Receipt for invoice {invoice.number} from {partner.name}",
-        template="emails/receipt",
-        context={
-            "invoice": invoice,
-            "partner": partner,
-            "attempt": attempt,
-            "amount": money.format_money(attempt.amount, attempt.currency),
-            "amount_due": money.format_money(invoice.amount_due, invoice.currency),
-            "paid_on": timezone.now().astimezone(partner.zone).date(),
-        },
-        reply_to=[partner.email] if partner.email else None,
-    )

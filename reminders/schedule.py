@@ -1,0 +1,282 @@
+"""Automatic emails about invoices: planned as `Notification` rows, sent once each by the beat job.
+
+- Issuing an invoice plans its reminders (before, on and after the due date, from the partner's
+  settings) at the partner's sending hour in their time zone, and emails the invoice itself.
+- A payment plans a receipt; a failed automatic charge plans a notice to the customer and an alert
+  to the partner. Those made outside sending hours (the due-date job charges at local midnight) wait
+  for the next morning.
+- The job claims due rows with SELECT … FOR UPDATE SKIP LOCKED, decides send or skip, and commits
+  that decision with the row; the unique (invoice, kind, offset, key) makes a second send impossible.
+  After an outage a reminder is sent late within the catch-up window, older ones are skipped (and
+  say so), and of several reminders due at once only the latest goes.
+"""
+
+import datetime
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
+from partners.models import Partner
+from reminders.models import (
+    REMINDER_KINDS,
+    Notification,
+    NotificationKind,
+    NotificationSettings,
+    NotificationStatus,
+)
+from reminders.selectors import alert_recipients, notification_settings
+from reminders.services import customer_recipients, email_queue
+
+logger = logging.getLogger(__name__)
+
+# Emails that wait for the morning are not sent from this local hour on.
+QUIET_FROM_HOUR = 21
+
+
+def reminder_slots(prefs: NotificationSettings) -> list[tuple[str, int]]:
+    """(kind, days from the due date) of every reminder the partner's settings ask for."""
+    slots = [(NotificationKind.BEFORE_DUE, -days) for days in sorted(set(prefs.days_before_due)) if days > 0]
+    if prefs.remind_on_due_date:
+        slots.append((NotificationKind.ON_DUE, 0))
+    slots += [(NotificationKind.OVERDUE, days) for days in sorted(set(prefs.days_after_due)) if days > 0]
+    return slots
+
+
+def slot_time(*, invoice: Invoice, offset_days: int, prefs: NotificationSettings) -> datetime.datetime:
+    day = invoice.due_date + datetime.timedelta(days=offset_days)
+    return datetime.datetime.combine(day, datetime.time(prefs.send_hour), tzinfo=invoice.partner.zone)
+
+
+def sending_time(
+    *, partner: Partner, prefs: NotificationSettings, now: datetime.datetime
+) -> datetime.datetime:
+    """Now, if it is between the sending hour and 21:00 in the partner's time zone; else the next
+    sending hour."""
+    local = now.astimezone(partner.zone)
+    if prefs.send_hour <= local.hour < max(QUIET_FROM_HOUR, prefs.send_hour + 1):
+        return now
+    day = local.date() if local.hour < prefs.send_hour else local.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(prefs.send_hour), tzinfo=partner.zone)
+
+
+def invoice_plan(*, invoice: Invoice, now: datetime.datetime | None = None) -> None:
+    """An invoice was issued: plan its reminders, and email it now if the partner (or the payment
+    option Email payment link) says so."""
+    now = now or timezone.now()
+    partner = invoice.partner
+    prefs = notification_settings(partner=partner)
+    _plan_reminders([invoice], prefs=prefs, now=now)
+    wants_email = invoice.payment_option == PaymentOption.EMAIL_PAYMENT_LINK or (
+        prefs.email_on_creation and invoice.customer.email_reminders
+    )
+    if wants_email:
+        _plan_one(invoice, NotificationKind.INVOICE, send_at=now, now=now, prefs=prefs)
+
+
+def _plan_reminders(invoices: list[Invoice], *, prefs: NotificationSettings, now: datetime.datetime) -> None:
+    """Rows for the reminders still ahead; those whose time has passed already are not planned."""
+    rows = [
+        Notification(
+            partner_id=invoice.partner_id, invoice=invoice, kind=kind, offset_days=offset, send_at=at
+        )
+        for invoice in invoices
+        for kind, offset in reminder_slots(prefs)
+        if (at := slot_time(invoice=invoice, offset_days=offset, prefs=prefs)) > now
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+
+
+def _plan_one(
+    invoice: Invoice,
+    kind: NotificationKind,
+    *,
+    send_at: datetime.datetime,
+    now: datetime.datetime,
+    prefs: NotificationSettings,
+    key: str = "",
+) -> Notification | None:
+    """Insert one notification (None if it exists: exactly once), and send it now if it is time."""
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                partner_id=invoice.partner_id, invoice=invoice, kind=kind, key=key, send_at=send_at
+            )
+    except IntegrityError:
+        return None
+    if send_at <= now:
+        _dispatch(notification, now=now, prefs=prefs)
+    return notification
+
+
+def payment_receipt_plan(*, invoice: Invoice, payment_id: int) -> None:
+    """Every payment gets one receipt; one the customer did not make themselves (an automatic charge
+    at midnight, a check the partner recorded) waits for sending hours."""
+    from payments.models import AUTOMATIC_TRIGGERS, Payment
+
+    prefs = notification_settings(partner=invoice.partner)
+    if not prefs.send_receipts:
+        return
+    payment = Payment.objects.select_related("attempt").get(pk=payment_id)
+    now = timezone.now()
+    automatic = payment.attempt is not None and payment.attempt.trigger in AUTOMATIC_TRIGGERS
+    send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if automatic else now
+    _plan_one(
+        invoice, NotificationKind.RECEIPT, send_at=send_at, now=now, prefs=prefs, key=f"payment:{payment_id}"
+    )
+
+
+def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
+    """An automatic charge failed: the partner hears now, the customer in sending hours (with a link
+    to pay another way). Charges someone made by hand are answered on their screen instead."""
+    from payments.models import AUTOMATIC_TRIGGERS, PaymentAttempt
+
+    attempt = PaymentAttempt.objects.get(pk=attempt_id)
+    if attempt.trigger not in AUTOMATIC_TRIGGERS:
+        return
+    prefs = notification_settings(partner=invoice.partner)
+    now = timezone.now()
+    key = f"attempt:{attempt_id}"
+    _plan_one(invoice, NotificationKind.PARTNER_CHARGE_FAILED, send_at=now, now=now, prefs=prefs, key=key)
+    if prefs.notify_customer_failed_charge:
+        at = sending_time(partner=invoice.partner, prefs=prefs, now=now)
+        _plan_one(invoice, NotificationKind.CHARGE_FAILED, send_at=at, now=now, prefs=prefs, key=key)
+
+
+def invoice_event_notify(*, invoice: Invoice, kind: str, data: dict) -> None:
+    """The one hook invoicing calls for every timeline event: the events that mean an email."""
+    if kind == EventKind.FINALIZED:
+        invoice_plan(invoice=invoice)
+    elif kind == EventKind.PAYMENT_RECORDED and data.get("payment_id"):
+        payment_receipt_plan(invoice=invoice, payment_id=data["payment_id"])
+    elif kind == EventKind.PAYMENT_FAILED and data.get("attempt_id"):
+        charge_failed_plan(invoice=invoice, attempt_id=data["attempt_id"])
+
+
+# The beat job ------------------------------------------------------------------------------------
+
+
+def notifications_send_due(*, now: datetime.datetime | None = None, batch: int = 200) -> int:
+    """Send or skip every notification whose time has come. Safe beside itself: each run claims
+    its own rows. Returns how many rows it decided."""
+    now = now or timezone.now()
+    decided = 0
+    prefs_by_partner: dict[int, NotificationSettings] = {}
+    while True:
+        with transaction.atomic(), scopes_disabled():
+            rows = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=NotificationStatus.SCHEDULED, send_at__lte=now)
+                .select_related("invoice__partner", "invoice__customer")
+                .order_by("send_at", "id")[:batch]
+            )
+            for notification in rows:
+                partner = notification.invoice.partner
+                if partner.pk not in prefs_by_partner:
+                    prefs_by_partner[partner.pk] = notification_settings(partner=partner)
+                with scope(partner=partner):
+                    _dispatch(notification, now=now, prefs=prefs_by_partner[partner.pk])
+        if not rows:
+            return decided
+        decided += len(rows)
+
+
+def _dispatch(notification: Notification, *, now: datetime.datetime, prefs: NotificationSettings) -> None:
+    """Send the notification (queue its email) or record why not. The caller holds its row."""
+    invoice = notification.invoice
+    reason = _skip_reason(notification, now=now, prefs=prefs)
+    to, cc = [], []
+    if reason is None:
+        to, cc = _recipients(notification)
+        if not to:
+            reason = "The address bounced: automatic emails to it are paused"
+    if reason is not None:
+        notification.status, notification.skip_reason = NotificationStatus.SKIPPED, reason[:300]
+        notification.save(update_fields=["status", "skip_reason", "updated_at"])
+        return
+    notification.status = NotificationStatus.QUEUED
+    notification.save(update_fields=["status", "updated_at"])
+    email_queue(
+        partner=invoice.partner,
+        kind=notification.kind,
+        invoice=invoice,
+        to=to,
+        cc=cc,
+        notification=notification,
+        params=_params(notification),
+    )
+
+
+def _recipients(notification: Notification) -> tuple[list[str], list[str]]:
+    if notification.kind == NotificationKind.PARTNER_CHARGE_FAILED:
+        to = alert_recipients(partner=notification.invoice.partner)
+        return to[:1], to[1:]
+    return customer_recipients(notification.invoice)
+
+
+def _skip_reason(
+    notification: Notification, *, now: datetime.datetime, prefs: NotificationSettings
+) -> str | None:
+    invoice, kind = notification.invoice, notification.kind
+    if kind in (*REMINDER_KINDS, NotificationKind.INVOICE) and invoice.status != InvoiceStatus.OPEN:
+        return f"The invoice is {invoice.get_status_display().lower()}"
+    if kind == NotificationKind.CHARGE_FAILED and (
+        invoice.status != InvoiceStatus.OPEN or not invoice.amount_due
+    ):
+        return f"The invoice is {invoice.get_status_display().lower()}"
+    if kind not in REMINDER_KINDS:
+        return None
+    if (kind, notification.offset_days) not in reminder_slots(prefs):
+        return "Turned off in Settings → Notifications"
+    if not invoice.customer.email_reminders:
+        return "The customer turned off automatic emails"
+    late = now - notification.send_at
+    if late > datetime.timedelta(days=prefs.catch_up_days):
+        return (
+            f"Not sent on time ({late.days} days late): older than the {prefs.catch_up_days}-day "
+            "catch-up window"
+        )
+    later = Notification.objects.filter(
+        invoice=invoice, kind__in=REMINDER_KINDS, send_at__gt=notification.send_at, send_at__lte=now
+    ).exclude(status__in=[NotificationStatus.SKIPPED, NotificationStatus.FAILED])
+    if later.exists():
+        return "Not sent on time; a later reminder went instead"
+    return None
+
+
+def _params(notification: Notification) -> dict:
+    """What a receipt or a failure notice says, read from the payment or attempt it is about."""
+    from payments.models import Payment, PaymentAttempt
+
+    what, _, pk = notification.key.partition(":")
+    if what == "payment":
+        payment = Payment.objects.select_related("attempt").get(pk=pk)
+        label = payment.attempt.method_label if payment.attempt else payment.get_method_display()
+        return {"amount": payment.amount, "method_label": label, "paid_on": payment.received_on.isoformat()}
+    if what == "attempt":
+        attempt = PaymentAttempt.objects.get(pk=pk)
+        return {"method_label": attempt.method_label, "reason": attempt.failure_message}
+    return {}
+
+
+def partner_replan(*, partner: Partner) -> int:
+    """The partner changed their reminder settings: plan the open invoices' reminders again from now
+    on (sent and skipped ones stay as they are). Returns how many invoices were planned."""
+    prefs = notification_settings(partner=partner)
+    now = timezone.now()
+    longest = max([0, *prefs.days_after_due])
+    invoices = list(
+        Invoice.objects.filter(
+            partner=partner,
+            status=InvoiceStatus.OPEN,
+            due_date__gte=partner.today() - datetime.timedelta(days=longest),
+        ).select_related("partner")
+    )
+    with transaction.atomic():
+        Notification.objects.filter(
+            partner=partner, kind__in=REMINDER_KINDS, status=NotificationStatus.SCHEDULED
+        ).delete()
+        _plan_reminders(invoices, prefs=prefs, now=now)
+    return len(invoices)
