@@ -84,10 +84,10 @@ def portal_sign_in_redeem(*, partner: Partner, token: str) -> Customer | None:
     return selectors.portal_customer_get(partner=partner, customer_id=link.customer_id)
 
 
-def invoice_key(form_key: str, invoice: Invoice) -> str:
+def invoice_key(form_key: str, invoice_id: int) -> str:
     """Each invoice's own idempotency key, derived from the key the form was drawn with: submitting the
     same form again finds every invoice's first attempt instead of charging it twice."""
-    return hashlib.sha256(f"{form_key}:{invoice.pk}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{form_key}:{invoice_id}".encode()).hexdigest()[:32]
 
 
 def portal_pay_invoices(
@@ -100,7 +100,7 @@ def portal_pay_invoices(
         raise ValidationError(f"{method} has expired. Choose another payment method.")
     outcomes = []
     for invoice in invoices:
-        key = invoice_key(form_key, invoice)
+        key = invoice_key(form_key, invoice.pk)
         earlier = PaymentAttempt.objects.filter(invoice=invoice, idempotency_key=key).first()
         if earlier is not None:
             outcomes.append((invoice, earlier, ""))

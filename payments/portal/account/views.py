@@ -168,7 +168,7 @@ def _pay_forms(customer, methods, data=None, bound_currency=None):
             today=today,
             auto_id=f"pay_{currency}_%s",  # one form per currency on the page: ids stay unique
         )
-        form.currency = currency
+        form.group_currency = currency
         form.rows = [(invoice, money.format_money(invoice.amount_due, currency)) for invoice in invoices]
         form.total = money.format_money(sum(invoice.amount_due for invoice in invoices), currency)
         forms.append(form)
@@ -195,6 +195,8 @@ def _invoices_page(request, partner, customer, forms=None, status=200):
 @portal_view()
 def pay(request, partner, customer):
     """Pay the ticked invoices of one currency group: one charge each, keyed from the form's key."""
+    if _already_submitted(customer, request.POST):
+        return _to_payments(partner, request.POST["idempotency_key"], request.POST.getlist("invoices"))
     methods = selectors.customer_methods(customer=customer)
     forms = _pay_forms(customer, methods, request.POST, request.POST.get("currency"))
     form = next((f for f in forms if f.is_bound), None)
@@ -211,13 +213,27 @@ def pay(request, partner, customer):
         except ValidationError as error:
             form.add_error("method", error)
         else:
-            url = reverse("portal_payments", kwargs={"partner_id": partner.pk})
-            ids = ",".join(str(invoice_id) for invoice_id in cleaned["invoices"])
-            return redirect(f"{url}?key={cleaned['idempotency_key']}&invoices={ids}")
+            return _to_payments(partner, cleaned["idempotency_key"], cleaned["invoices"])
     if form is None:  # a stale page: that currency has nothing left to pay
         messages.info(request, "Those invoices have nothing left to pay.")
         return redirect("portal_invoices", partner_id=partner.pk)
     return _invoices_page(request, partner, customer, forms=forms, status=400)
+
+
+def _ids(values) -> list[int]:
+    return [int(value) for value in values if str(value).isdigit()][:100]
+
+
+def _already_submitted(customer, data) -> bool:
+    """The same form posted again (double click, Back and resubmit): its invoices' attempts exist."""
+    keys = [services.invoice_key(data.get("idempotency_key", ""), i) for i in _ids(data.getlist("invoices"))]
+    return bool(keys) and bool(selectors.customer_attempts(customer=customer, keys=keys))
+
+
+def _to_payments(partner, form_key: str, invoice_ids):
+    url = reverse("portal_payments", kwargs={"partner_id": partner.pk})
+    ids = ",".join(str(invoice_id) for invoice_id in _ids(invoice_ids))
+    return redirect(f"{url}?key={form_key[:32]}&invoices={ids}")
 
 
 @require_GET
@@ -225,10 +241,9 @@ def pay(request, partner, customer):
 def payments(request, partner, customer):
     """The outcome of each charge the pay form started; htmx asks again while any is unknown."""
     form_key = request.GET.get("key", "")[:32]
-    ids = [int(i) for i in request.GET.get("invoices", "").split(",") if i.isdigit()][:100]
-    keyed = [selectors.customer_invoice_get(customer=customer, invoice_id=i) for i in ids]
+    ids = _ids(request.GET.get("invoices", "").split(","))
     attempts = selectors.customer_attempts(
-        customer=customer, keys=[services.invoice_key(form_key, invoice) for invoice in keyed]
+        customer=customer, keys=[services.invoice_key(form_key, i) for i in ids]
     )
     waiting = any(a.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN) for a in attempts)
     rows = [(a, money.format_money(a.amount, a.currency)) for a in attempts]
