@@ -14,6 +14,7 @@ EDITABLE_FIELDS = (
     "company",
     "email",
     "cc_emails",
+    "email_reminders",
     "phone",
     "tax_id",
     "address_line1",
