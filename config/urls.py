@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from invoicing.views.reports import activity_log
 from invoicing.views.settings import invoicing_settings
 from payments.views import gateway_webhook
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("invoices/", include("invoicing.urls")),
     path("recurring/", include("invoicing.recurring_urls")),
+    path("reports/", include("invoicing.reports_urls")),
+    path("activity/", activity_log, name="activity_log"),
     path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
     path("webhooks/payments/", gateway_webhook, name="gateway_webhook"),
     path("pay/", include("payments.portal.urls")),

@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from invoicing.models import CreditNote, Invoice, InvoiceEvent, InvoiceLine, InvoicePdf, NumberCounter
+from invoicing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoicePdf,
+    NumberCounter,
+    RecurringLine,
+    RecurringRun,
+    RecurringSchedule,
+)
+from partners.admin import ReadOnlyAdmin
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -20,6 +31,9 @@ class InvoiceEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
@@ -35,7 +49,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvoiceEvent)
-class InvoiceEventAdmin(admin.ModelAdmin):
+class InvoiceEventAdmin(ReadOnlyAdmin):  # the timeline is the activity log: read-only everywhere
     list_display = ["invoice", "kind", "message", "actor", "created_at"]
     list_filter = ["kind"]
     search_fields = ["invoice__number", "message"]
@@ -73,3 +87,35 @@ class InvoiceLineAdmin(admin.ModelAdmin):
     search_fields = ["description", "invoice__number"]
     raw_id_fields = ["partner", "invoice"]
     show_full_result_count = False
+
+
+class RecurringLineInline(admin.TabularInline):
+    model = RecurringLine
+    extra = 0
+    exclude = ["partner"]
+
+
+@admin.register(RecurringSchedule)
+class RecurringScheduleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "partner", "customer", "status", "frequency", "next_period_date", "problem"]
+    list_filter = ["status", "frequency", "payment_option"]
+    search_fields = ["customer__name", "customer__company", "customer__email", "partner__name"]
+    list_select_related = ["partner", "customer"]
+    raw_id_fields = ["partner", "customer", "payment_method", "created_by"]
+    inlines = [RecurringLineInline]
+
+
+@admin.register(RecurringRun)
+class RecurringRunAdmin(ReadOnlyAdmin):  # what the job did, per period: history, never edited
+    list_display = ["schedule", "period_date", "outcome", "invoice", "partner", "created_at"]
+    list_filter = ["outcome"]
+    search_fields = ["invoice__number", "note"]
+    list_select_related = ["schedule", "invoice", "partner"]
+    raw_id_fields = ["partner", "schedule", "invoice"]
+
+
+@admin.register(RecurringLine)
+class RecurringLineAdmin(admin.ModelAdmin):
+    list_display = ["description", "schedule", "quantity", "unit_price", "tax_rate"]
+    search_fields = ["description"]
+    raw_id_fields = ["partner", "schedule"]

@@ -58,6 +58,26 @@ class InvoiceFilters:
     due_from: datetime.date | None = None
     due_to: datetime.date | None = None
     sort: str = "-created"
+    currency: str = ""
+    # Paid between these days, inclusive, in the partner's time zone (paid_at is stored in UTC).
+    paid_from: datetime.date | None = None
+    paid_to: datetime.date | None = None
+
+    def as_params(self) -> dict[str, str]:
+        """The list's query string for these filters: how the dashboard and reports link to exactly the
+        invoices behind a figure."""
+        params = {
+            "tab": self.tab,
+            "q": self.query,
+            "customer": str(self.customer_id or ""),
+            "currency": self.currency,
+            "due_from": self.due_from.isoformat() if self.due_from else "",
+            "due_to": self.due_to.isoformat() if self.due_to else "",
+            "paid_from": self.paid_from.isoformat() if self.paid_from else "",
+            "paid_to": self.paid_to.isoformat() if self.paid_to else "",
+            "sort": "" if self.sort == "-created" else self.sort,
+        }
+        return {key: value for key, value in params.items() if value and (key, value) != ("tab", "all")}
 
 
 @dataclass
@@ -85,9 +105,21 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
         invoices = invoices.filter(due_date__gte=filters.due_from)
     if filters.due_to:
         invoices = invoices.filter(due_date__lte=filters.due_to)
+    if filters.currency:
+        invoices = invoices.filter(currency=filters.currency)
+    if filters.paid_from:
+        invoices = invoices.filter(paid_at__gte=day_start(partner, filters.paid_from))
+    if filters.paid_to:
+        next_day = filters.paid_to + datetime.timedelta(days=1)
+        invoices = invoices.filter(paid_at__lt=day_start(partner, next_day))
     if filters.query.strip():
         invoices = _search(partner, invoices, filters.query.strip())
     return invoices
+
+
+def day_start(partner: Partner, day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of `day` where the partner is, as an aware datetime."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=partner.zone)
 
 
 def _search(partner: Partner, invoices: QuerySet[Invoice], query: str) -> QuerySet[Invoice]:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from partners.models import Invitation, Membership, Partner, User
+from partners.models import AuditEvent, Invitation, Membership, Partner, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,3 +50,25 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "partner__name"]
     list_select_related = ["partner"]
     readonly_fields = ["token_hash", "created_at", "accepted_at", "revoked_at"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For logs: platform admins may read them, nobody may add, change or delete a line."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "partner", "kind", "actor", "message"]
+    list_filter = ["kind"]
+    search_fields = ["partner__name", "message", "actor__email"]
+    list_select_related = ["partner", "actor"]
+    show_full_result_count = False

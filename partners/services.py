@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from PIL import Image, UnidentifiedImageError
 
-from partners.models import Invitation, Membership, Partner, Role, User
+from partners.models import AuditEvent, AuditKind, Invitation, Membership, Partner, Role, User
 from partners.tokens import token_hash, token_new
 from reminders.services import email_send
 
@@ -22,6 +22,45 @@ logger = logging.getLogger(__name__)
 
 LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 LOGO_MAX_PIXELS = 4000 * 4000
+
+
+def audit_record(
+    *, partner: Partner, kind: AuditKind, actor: User | None, message: str = "", changes: dict | None = None
+) -> AuditEvent:
+    """Append a line to the partner's activity log (settings and team). Called in the same transaction
+    as the change it describes, so a change that rolls back leaves no line and a kept one always has one."""
+    return AuditEvent.objects.create(
+        partner=partner,
+        kind=kind,
+        actor=actor,
+        actor_label="" if actor else "System",
+        message=message[:500],
+        changes=changes or {},
+    )
+
+
+def settings_changes(form, *, exclude: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """What a settings form changed, as {field label: [before, after]} in words a person reads."""
+    changes = {}
+    for name in form.changed_data:
+        field = form.fields[name]
+        secret_or_file = getattr(field.widget, "input_type", "") in ("file", "password")
+        if name in exclude or name not in form.cleaned_data or secret_or_file:
+            continue
+        before, after = form.initial.get(name), form.cleaned_data[name]
+        if getattr(field, "choices", None) and not isinstance(after, (list, bool)):
+            labels = dict(field.choices)
+            before, after = labels.get(before, before), labels.get(after, after)
+        changes[str(field.label or name)] = [_plain(before), _plain(after)]
+    return changes
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)[:200]
 
 
 def partner_create(*, name: str, owner: User, **details) -> Partner:
@@ -84,6 +123,12 @@ def invitation_create(*, partner: Partner, email: str, role: Role, invited_by: U
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
     _invitation_email(invitation=invitation, token=token)
+    audit_record(
+        partner=partner,
+        kind=AuditKind.MEMBER_INVITED,
+        actor=invited_by,
+        message=f"Invited {email} as {Role(role).label}",
+    )
     return invitation
 
 
@@ -137,8 +182,16 @@ def membership_change_role(*, membership: Membership, role: Role, actor: Members
         raise ValidationError("Only an owner can make someone an owner or change an owner's role.")
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.partner) <= 1:
         raise ValidationError("A business needs at least one owner. Make someone else an owner first.")
+    before = membership.get_role_display()
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        partner=membership.partner,
+        kind=AuditKind.MEMBER_ROLE_CHANGED,
+        actor=actor.user,
+        message=f"{membership.user.email} is now {Role(role).label}",
+        changes={"Role": [before, Role(role).label]},
+    )
 
 
 def membership_remove(*, membership: Membership, actor: Membership) -> None:
@@ -147,3 +200,9 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     if membership.role == Role.OWNER and _owner_count(membership.partner) <= 1:
         raise ValidationError("A business needs at least one owner. Make someone else an owner first.")
     membership.delete()
+    audit_record(
+        partner=membership.partner,
+        kind=AuditKind.MEMBER_REMOVED,
+        actor=actor.user,
+        message=f"{membership.user.email} ({membership.get_role_display()}) no longer has access",
+    )

@@ -3,18 +3,19 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from invoicing import activity, reports
 from partners import selectors, services
 from partners.forms import AcceptInvitationForm, InvitationForm, PartnerDetailsForm, RoleForm, SignInForm
 from partners.middleware import SESSION_PARTNER_KEY
-from partners.models import Role
+from partners.models import AuditKind, Role
 from partners.permissions import partner_view
-from payments.selectors import invoices_needing_attention
 
 
 class SignInView(auth_views.LoginView):
@@ -23,10 +24,25 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+RECENT_ACTIVITY = 10
+
+
+# Reads only: no transaction round trips on the page everyone opens first.
+@transaction.non_atomic_requests
 @partner_view()
 def dashboard(request):
-    failed = invoices_needing_attention(partner=request.partner).count()
-    return render(request, "partners/dashboard.html", {"failed_charges": failed})
+    partner = request.partner
+    summaries = reports.dashboard_summary(partner=partner)
+    context = {
+        "summaries": summaries,
+        "failed_charges": sum(summary.figures["attention"].count for summary in summaries),
+        "recent": activity.activity_page(
+            partner=partner, filters=activity.ActivityFilters(), limit=RECENT_ACTIVITY
+        ).rows,
+        "due_soon_days": reports.DUE_SOON_DAYS,
+        "paid_days": reports.PAID_RECENTLY_DAYS,
+    }
+    return render(request, "partners/dashboard.html", context)
 
 
 @partner_view(write_role=Role.ADMIN)
@@ -35,12 +51,23 @@ def settings_details(request):
     can_edit = request.membership.can_manage
     form = PartnerDetailsForm(request.POST or None, request.FILES or None, instance=partner)
     if request.method == "POST" and form.is_valid():
+        changes = services.settings_changes(form, exclude=("remove_logo",))
         form.save()
         if form.cleaned_data["remove_logo"]:
             services.partner_set_logo(partner=partner, data=None)
+            changes["Logo"] = ["", "removed"]
         elif form.cleaned_data["logo_upload"]:
             data, content_type = form.cleaned_data["logo_upload"]
             services.partner_set_logo(partner=partner, data=data, content_type=content_type)
+            changes["Logo"] = ["", "replaced"]
+        if changes:
+            services.audit_record(
+                partner=partner,
+                kind=AuditKind.SETTINGS_CHANGED,
+                actor=request.user,
+                message=f"Changed {', '.join(changes)}",
+                changes=changes,
+            )
         messages.success(request, "Business details saved.")
         return redirect("settings_details")
     if not can_edit:

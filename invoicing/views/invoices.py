@@ -3,6 +3,7 @@ service and render; the rules live in invoicing.services."""
 
 import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -49,20 +50,33 @@ def _parse_int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 12 else None
 
 
-# Reads only, so no transaction: ATOMIC_REQUESTS would add a BEGIN and a COMMIT round trip to the
-# busiest page. The page and its count may then see different snapshots, which a list can live with.
-@transaction.non_atomic_requests
-@partner_view()
-def invoice_list(request):
-    params = request.GET
-    filters = selectors.InvoiceFilters(
+DATE_PARAMS = ("due_from", "due_to", "paid_from", "paid_to")
+
+
+def list_filters(params) -> selectors.InvoiceFilters:
+    """The list's filters from its query string; the CSV exports read the same ones. Anything unreadable
+    is ignored (the page says so for dates) rather than refused."""
+    currency = params.get("currency", "").upper()
+    return selectors.InvoiceFilters(
         tab=params.get("tab") if params.get("tab") in selectors.TABS else "all",
         query=params.get("q", "")[:100],
         customer_id=_parse_int(params.get("customer")),
         due_from=_parse_date(params.get("due_from")),
         due_to=_parse_date(params.get("due_to")),
         sort=params.get("sort") if params.get("sort") in selectors.SORTS else "-created",
+        currency=currency if currency in money.CURRENCY_EXPONENTS else "",
+        paid_from=_parse_date(params.get("paid_from")),
+        paid_to=_parse_date(params.get("paid_to")),
     )
+
+
+# Reads only, so no transaction: ATOMIC_REQUESTS would add a BEGIN and a COMMIT round trip to the
+# busiest page. The page and its count may then see different snapshots, which a list can live with.
+@transaction.non_atomic_requests
+@partner_view()
+def invoice_list(request):
+    params = request.GET
+    filters = list_filters(params)
     page = selectors.invoice_page(
         partner=request.partner, filters=filters, cursor=params.get("cursor", "")[:300]
     )
@@ -72,7 +86,9 @@ def invoice_list(request):
         "sorts": selectors.SORTS,
         "today": request.partner.today(),
         "filter_customer": _customer_or_none(request, filters.customer_id),
-        "bad_dates": any(params.get(k) and not _parse_date(params.get(k)) for k in ("due_from", "due_to")),
+        "bad_dates": any(params.get(k) and not _parse_date(params.get(k)) for k in DATE_PARAMS),
+        "currencies": sorted(money.CURRENCY_EXPONENTS),
+        "export_query": urlencode(filters.as_params()),
     }
     template = (
         "invoicing/_invoice_results.html"
@@ -198,39 +214,47 @@ def _preview_totals(form: InvoiceForm, lines: list[dict], partner) -> dict:
     }
 
 
-def _invoice_input(request, form: InvoiceForm) -> InvoiceInput:
-    """Turn a valid form into the service's input, creating an inline new customer if one was entered."""
+def form_customer(request, form: InvoiceForm) -> Customer:
+    """The chosen customer, or the new one entered inline (created now). Also used by recurring payments."""
     cleaned = form.cleaned_data
     if cleaned.get("customer"):
         try:
-            customer = customer_get(partner=request.partner, customer_id=cleaned["customer"])
+            return customer_get(partner=request.partner, customer_id=cleaned["customer"])
         except Http404:
             raise ValidationError({"customer": "Choose a customer."}) from None
-    else:
-        try:
-            customer = customer_create(
-                partner=request.partner,
-                data={
-                    "name": cleaned["new_customer_name"],
-                    "company": cleaned.get("new_customer_company", ""),
-                    "email": cleaned["new_customer_email"],
-                },
-            )
-        except ValidationError as error:
-            raise ValidationError(
-                {f"new_customer_{name}": messages_ for name, messages_ in error.message_dict.items()}
-            ) from None
+    try:
+        return customer_create(
+            partner=request.partner,
+            data={
+                "name": cleaned["new_customer_name"],
+                "company": cleaned.get("new_customer_company", ""),
+                "email": cleaned["new_customer_email"],
+            },
+        )
+    except ValidationError as error:
+        raise ValidationError(
+            {f"new_customer_{name}": messages_ for name, messages_ in error.message_dict.items()}
+        ) from None
+
+
+def form_lines(cleaned: dict) -> list[LineInput]:
+    """The itemized lines, or one line for a plain amount (described by the memo's first line)."""
     if cleaned["lines"]:
-        lines = [LineInput(**line) for line in cleaned["lines"]]
-    elif cleaned["amount_minor"]:
+        return [LineInput(**line) for line in cleaned["lines"]]
+    if cleaned["amount_minor"]:
         description = (cleaned.get("memo") or "").strip().splitlines()[0][:200] if cleaned.get("memo") else ""
-        lines = [
+        return [
             LineInput(
                 description=description or "Invoice amount", quantity=1, unit_price=cleaned["amount_minor"]
             )
         ]
-    else:
-        lines = []
+    return []
+
+
+def _invoice_input(request, form: InvoiceForm) -> InvoiceInput:
+    """Turn a valid form into the service's input, creating an inline new customer if one was entered."""
+    cleaned = form.cleaned_data
+    customer = form_customer(request, form)
     method = None
     if cleaned.get("payment_method"):
         method = customer_payment_methods(customer=customer).filter(pk=cleaned["payment_method"]).first()
@@ -238,7 +262,7 @@ def _invoice_input(request, form: InvoiceForm) -> InvoiceInput:
         customer=customer,
         due_date=cleaned["due_date"],
         currency=cleaned["currency"],
-        lines=lines,
+        lines=form_lines(cleaned),
         payment_option=PaymentOption(cleaned["payment_option"]),
         payment_method=method,
         memo=cleaned.get("memo", ""),

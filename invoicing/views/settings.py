@@ -6,8 +6,9 @@ from django.shortcuts import redirect, render
 from invoicing.forms import InvoiceSettingsForm
 from invoicing.models import NumberKind
 from invoicing.numbering import number_format, number_peek, number_set_next
-from partners.models import Role
+from partners.models import AuditKind, Role
 from partners.permissions import partner_view
+from partners.services import audit_record, settings_changes
 
 
 @partner_view(write_role=Role.ADMIN)
@@ -19,6 +20,7 @@ def invoicing_settings(request):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
+                changes = settings_changes(form)
                 form.save()
                 if form.cleaned_data["next_number"] != current_next:
                     number_set_next(
@@ -26,6 +28,14 @@ def invoicing_settings(request):
                         kind=NumberKind.INVOICE,
                         on_date=today,
                         next_value=form.cleaned_data["next_number"],
+                    )
+                if changes:
+                    audit_record(
+                        partner=partner,
+                        kind=AuditKind.INVOICING_SETTINGS_CHANGED,
+                        actor=request.user,
+                        message=f"Changed {', '.join(changes)}",
+                        changes=changes,
                     )
         except ValidationError as error:
             form.add_error("next_number", error.message_dict.get("next_number", error.messages))

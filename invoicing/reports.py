@@ -1,0 +1,251 @@
+"""Reads for the dashboard and the reports: what is owed, what is late, what came in.
+
+Every figure is defined once, as the invoice list's filters (`figure_filters`), and computed in one pass
+of conditional aggregates over a partial covering index (`invoice_open_by_currency`,
+`invoice_paid_by_date`), so it stays fast for a partner with 400,000 invoices and links to exactly the
+invoices it adds up. "Today" is the partner's today.
+
+Uncollectible invoices are left out of outstanding, overdue and aging: the partner wrote them off, so they
+are no longer chased (the customer page still counts them as owed).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncWeek
+
+from invoicing.models import Invoice, InvoiceStatus
+from invoicing.selectors import InvoiceFilters, day_start
+from partners.models import Partner
+from payments.models import Payment
+
+DUE_SOON_DAYS = 7  # today and the six days after it
+PAID_RECENTLY_DAYS = 30  # today and the 29 days before it
+CASH_WEEKS = 12
+CUSTOMER_ROWS = 500
+# Aging buckets: (key, label, fewest days overdue, most days overdue or None).
+BUCKETS = [
+    ("current", "Current", None, 0),
+    ("d1_30", "1–30 days", 1, 30),  # noqa: RUF001 (an en dash reads as 'to')
+    ("d31_60", "31–60 days", 31, 60),  # noqa: RUF001 (an en dash reads as 'to')
+    ("d61_90", "61–90 days", 61, 90),  # noqa: RUF001 (an en dash reads as 'to')
+    ("d90_plus", "90+ days", 91, None),
+]
+
+
+@dataclass
+class Figure:
+    """An amount in one currency, how many invoices make it up, and the list filters that show them."""
+
+    amount: int
+    count: int
+    filters: InvoiceFilters
+
+
+@dataclass
+class CurrencySummary:
+    currency: str
+    figures: dict[str, Figure] = field(
+        default_factory=dict
+    )  # outstanding, overdue, due_soon, paid, attention
+    aging: list[tuple[str, str, Figure]] = field(default_factory=list)  # (key, label, figure) per bucket
+
+    @property
+    def aging_total(self) -> int:
+        return sum(figure.amount for _, _, figure in self.aging)
+
+
+def _bucket_q(today: datetime.date, fewest: int | None, most: int | None) -> Q:
+    """Days overdue between fewest and most (inclusive), as conditions on the due date."""
+    q = Q()
+    if fewest is not None:
+        q &= Q(due_date__lte=today - datetime.timedelta(days=fewest))
+    else:
+        q &= Q(due_date__gte=today)
+    if most is not None and fewest is not None:
+        q &= Q(due_date__gte=today - datetime.timedelta(days=most))
+    return q
+
+
+def _bucket_filters(today: datetime.date, fewest: int | None, most: int | None, **extra) -> InvoiceFilters:
+    if fewest is None:
+        return InvoiceFilters(tab="open", due_from=today, sort="due", **extra)
+    return InvoiceFilters(
+        tab="open",
+        due_from=today - datetime.timedelta(days=most) if most is not None else None,
+        due_to=today - datetime.timedelta(days=fewest),
+        sort="due",
+        **extra,
+    )
+
+
+def figure_filters(partner: Partner, currency: str) -> dict[str, InvoiceFilters]:
+    """Each dashboard figure as the invoice list's filters: the single definition of what it counts."""
+    today = partner.today()
+    return {
+        "outstanding": InvoiceFilters(tab="open", currency=currency, sort="due"),
+        "overdue": InvoiceFilters(tab="overdue", currency=currency, sort="due"),
+        "due_soon": InvoiceFilters(
+            tab="open",
+            currency=currency,
+            due_from=today,
+            due_to=today + datetime.timedelta(days=DUE_SOON_DAYS - 1),
+            sort="due",
+        ),
+        "paid": InvoiceFilters(
+            tab="paid", currency=currency, paid_from=today - datetime.timedelta(days=PAID_RECENTLY_DAYS - 1)
+        ),
+        "attention": InvoiceFilters(tab="attention", currency=currency, sort="due"),
+    }
+
+
+def _open_aggregates(today: datetime.date) -> dict:
+    """Conditional aggregates over open invoices: one pass computes every figure and aging bucket."""
+    conditions = {
+        "outstanding": Q(),
+        "overdue": Q(due_date__lt=today),
+        "due_soon": Q(due_date__gte=today, due_date__lte=today + datetime.timedelta(days=DUE_SOON_DAYS - 1)),
+        "attention": Q(collection_failed_at__isnull=False),
+    }
+    conditions |= {key: _bucket_q(today, fewest, most) for key, _, fewest, most in BUCKETS}
+    aggregates = {}
+    for key, condition in conditions.items():
+        aggregates[f"{key}_amount"] = Sum("amount_due", filter=condition, default=0)
+        aggregates[f"{key}_count"] = Count("due_date", filter=condition)  # in the index; never null
+    return aggregates
+
+
+def _open_invoices(partner: Partner):
+    return Invoice.objects.filter(partner=partner, status=InvoiceStatus.OPEN)
+
+
+def dashboard_summary(*, partner: Partner) -> list[CurrencySummary]:
+    """Outstanding, overdue, due soon, paid recently and needing attention, per currency; with aging."""
+    today = partner.today()
+    open_rows = (
+        _open_invoices(partner).values("currency").annotate(**_open_aggregates(today)).order_by("currency")
+    )
+    since = today - datetime.timedelta(days=PAID_RECENTLY_DAYS - 1)
+    paid_rows = (
+        Invoice.objects.filter(
+            partner=partner, status=InvoiceStatus.PAID, paid_at__gte=day_start(partner, since)
+        )
+        .values("currency")
+        .annotate(amount=Sum("total"), count=Count("*"))
+        .order_by("currency")
+    )
+    paid = {row["currency"]: row for row in paid_rows}
+    summaries = []
+    for row in open_rows:
+        summaries.append(_summary(partner, row["currency"], row, paid.pop(row["currency"], None)))
+    summaries += [_summary(partner, currency, None, row) for currency, row in paid.items()]
+    summaries.sort(key=lambda summary: (summary.currency != partner.default_currency, summary.currency))
+    return summaries
+
+
+def _summary(
+    partner: Partner, currency: str, open_row: dict | None, paid_row: dict | None
+) -> CurrencySummary:
+    today = partner.today()
+    filters = figure_filters(partner, currency)
+    summary = CurrencySummary(currency=currency)
+    for key in ("outstanding", "overdue", "due_soon", "attention"):
+        summary.figures[key] = Figure(
+            amount=open_row[f"{key}_amount"] if open_row else 0,
+            count=open_row[f"{key}_count"] if open_row else 0,
+            filters=filters[key],
+        )
+    summary.figures["paid"] = Figure(
+        amount=paid_row["amount"] if paid_row else 0, count=paid_row["count"] if paid_row else 0,
+        filters=filters["paid"],
+    )  # fmt: skip
+    for key, label, fewest, most in BUCKETS:
+        summary.aging.append(
+            (
+                key,
+                label,
+                Figure(
+                    amount=open_row[f"{key}_amount"] if open_row else 0,
+                    count=open_row[f"{key}_count"] if open_row else 0,
+                    filters=_bucket_filters(today, fewest, most, currency=currency),
+                ),
+            )
+        )
+    return summary
+
+
+@dataclass
+class CustomerAging:
+    customer_id: int
+    name: str
+    buckets: list[Figure]
+    total: Figure
+
+
+def aging_by_customer(*, partner: Partner, currency: str) -> tuple[list[CustomerAging], bool]:
+    """The aging buckets per customer in one currency, largest balance first; and whether rows were cut
+    at CUSTOMER_ROWS."""
+    today = partner.today()
+    rows = list(
+        _open_invoices(partner)
+        .filter(currency=currency)
+        .values("customer_id", "customer__name", "customer__company")
+        .annotate(**_open_aggregates(today))
+        .order_by("-outstanding_amount", "customer_id")[: CUSTOMER_ROWS + 1]
+    )
+    result = []
+    for row in rows[:CUSTOMER_ROWS]:
+        customer_id = row["customer_id"]
+        buckets = [
+            Figure(
+                amount=row[f"{key}_amount"],
+                count=row[f"{key}_count"],
+                filters=_bucket_filters(today, fewest, most, currency=currency, customer_id=customer_id),
+            )
+            for key, _, fewest, most in BUCKETS
+        ]
+        total = Figure(
+            amount=row["outstanding_amount"],
+            count=row["outstanding_count"],
+            filters=InvoiceFilters(tab="open", currency=currency, customer_id=customer_id, sort="due"),
+        )
+        name = row["customer__company"] or row["customer__name"]
+        result.append(CustomerAging(customer_id=customer_id, name=name, buckets=buckets, total=total))
+    return result, len(rows) > CUSTOMER_ROWS
+
+
+@dataclass
+class Week:
+    start: datetime.date
+    amount: int
+    count: int
+
+
+def cash_by_week(*, partner: Partner) -> dict[str, list[Week]]:
+    """Money received per week (Monday to Sunday, by the date received), the last CASH_WEEKS weeks
+    including this one, per currency. Refunds are not subtracted: this is what came in."""
+    today = partner.today()
+    first = today - datetime.timedelta(days=today.weekday() + 7 * (CASH_WEEKS - 1))
+    rows = (
+        Payment.objects.filter(partner=partner, received_on__gte=first, received_on__lte=today)
+        .annotate(week=TruncWeek("received_on"))
+        .values("currency", "week")
+        .annotate(amount=Sum("amount"), count=Count("*"))
+        .order_by("currency", "week")
+    )
+    found: dict[str, dict[datetime.date, dict]] = {}
+    for row in rows:
+        found.setdefault(row["currency"], {})[row["week"]] = row
+    weeks = [first + datetime.timedelta(weeks=n) for n in range(CASH_WEEKS)]
+    empty = {"amount": 0, "count": 0}
+    ordered = sorted(found.items(), key=lambda item: (item[0] != partner.default_currency, item[0]))
+    return {
+        currency: [
+            Week(
+                start=week, amount=by_week.get(week, empty)["amount"], count=by_week.get(week, empty)["count"]
+            )
+            for week in weeks
+        ]
+        for currency, by_week in ordered
+    }
