@@ -97,17 +97,17 @@ def _slot_label(kind: str, offset: int) -> str:
 
 
 @partner_view()
-def email_preview(request, kind: str):
-    drawn = _preview_drawn(request, kind)
-    query = request.GET.urlencode()
-    return render(request, "reminders/email_preview.html", {"drawn": drawn, "kind": kind, "query": query})
+def email_preview(request):
+    """?kind= one of NotificationKind, &days= for a reminder, &invoice= to draw a real invoice."""
+    drawn = _preview_drawn(request)
+    return render(request, "reminders/email_preview.html", {"drawn": drawn, "query": request.GET.urlencode()})
 
 
 @xframe_options_sameorigin
 @partner_view()
-def email_preview_html(request, kind: str):
+def email_preview_html(request):
     """The preview's HTML, framed by the preview page: its inline styles apply, nothing else runs."""
-    drawn = _preview_drawn(request, kind)
+    drawn = _preview_drawn(request)
     _, html = services.email_render(template=drawn.template, context=drawn.context)
     response = HttpResponse('<base target="_top">' + html)
     response.headers["Content-Security-Policy"] = EMAIL_FRAME_CSP
@@ -141,7 +141,8 @@ def _preview_invoice(request) -> Invoice:
     )
 
 
-def _preview_drawn(request, kind: str) -> emails.Drawn:
+def _preview_drawn(request) -> emails.Drawn:
+    kind = request.GET.get("kind", NotificationKind.INVOICE)
     if kind not in NotificationKind.values or kind == NotificationKind.OTHER:
         raise Http404("No such email.")
     invoice = _preview_invoice(request)

@@ -11,6 +11,7 @@ from django_scopes import ScopeError, scope
 from partners.models import Membership, Role
 from payments.models import PaymentMethod
 from payments.services import payment_record_offline
+from reminders.models import SuppressedAddress
 from tests.conftest import client_for, member_of
 from tests.factories import CustomerFactory, InvitationFactory
 from tests.factories.invoicing import make_invoice
@@ -82,6 +83,7 @@ def object_ids_of(partner) -> dict[str, object]:
         method = PaymentMethod.objects.create(
             partner=partner, customer=customer, kind="card", brand="Visa", last4="4242", gateway_token="tok"
         )
+        paused = SuppressedAddress.objects.create(partner=partner, address="gone@example.com", reason="Bounced")
     return {
         "membership_id": with_scope.get(user=member.user, partner=partner).pk,
         "invitation_id": InvitationFactory(partner=partner).pk,
@@ -89,6 +91,7 @@ def object_ids_of(partner) -> dict[str, object]:
         "invoice_id": make_invoice(partner, finalize=False).pk,
         "payment_method_id": method.pk,
         "payment_id": payment.pk,
+        "suppressed_id": paused.pk,
     }
 
 
