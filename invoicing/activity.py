@@ -171,8 +171,11 @@ def activity_page(
         sides.append(events.order_by("-created_at", "-id")[: limit + 1])
     if not sides:
         return ActivityPage(rows=[], next_cursor=None)
-    combined = sides[0].union(*sides[1:], all=True) if len(sides) > 1 else sides[0]
-    rows = list(combined.order_by("-created_at", "-source", "-id")[: limit + 1])
+    if len(sides) == 1:
+        rows = list(sides[0])
+    else:
+        combined = sides[0].union(*sides[1:], all=True)
+        rows = list(combined.order_by("-created_at", "-source", "-id")[: limit + 1])
     has_more = len(rows) > limit
     activities = _activities(rows[:limit])
     last = activities[-1] if activities else None

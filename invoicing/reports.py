@@ -19,6 +19,7 @@ from invoicing.models import Invoice, InvoiceStatus
 from invoicing.selectors import InvoiceFilters, day_start
 from partners.models import Partner
 from payments.models import Payment
+from reminders.selectors import bounced_emails, bounced_recipients_count
 
 DUE_SOON_DAYS = 7  # today and the six days after it
 PAID_RECENTLY_DAYS = 30  # today and the 29 days before it
@@ -249,3 +250,21 @@ def cash_by_week(*, partner: Partner) -> dict[str, list[Week]]:
         ]
         for currency, by_week in ordered
     }
+
+
+@dataclass
+class Bounces:
+    emails: int  # messages that bounced or were marked as spam
+    paused_addresses: int  # addresses automatic emails are paused for
+    invoices: Figure  # the invoices those messages were about
+
+
+def bounces(*, partner: Partner) -> Bounces:
+    """Bounced emails for the dashboard, from the reminders app, linked to the invoices they were about."""
+    emails = bounced_emails(partner=partner)
+    invoice_count = emails.exclude(invoice=None).values("invoice_id").distinct().count()
+    return Bounces(
+        emails=emails.count(),
+        paused_addresses=bounced_recipients_count(partner=partner),
+        invoices=Figure(amount=0, count=invoice_count, filters=InvoiceFilters(bounced=True)),
+    )

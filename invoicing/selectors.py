@@ -19,6 +19,7 @@ from django.http import Http404
 from customers.models import Customer
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Partner
+from reminders.selectors import bounced_emails
 
 PAGE_SIZE = 50
 # What a list row shows; leaving out the seller/buyer JSON and texts keeps 50 rows cheap to load.
@@ -62,6 +63,7 @@ class InvoiceFilters:
     # Paid between these days, inclusive, in the partner's time zone (paid_at is stored in UTC).
     paid_from: datetime.date | None = None
     paid_to: datetime.date | None = None
+    bounced: bool = False  # an email about the invoice bounced or was marked as spam
 
     def as_params(self) -> dict[str, str]:
         """The list's query string for these filters: how the dashboard and reports link to exactly the
@@ -76,6 +78,7 @@ class InvoiceFilters:
             "paid_from": self.paid_from.isoformat() if self.paid_from else "",
             "paid_to": self.paid_to.isoformat() if self.paid_to else "",
             "sort": "" if self.sort == "-created" else self.sort,
+            "bounced": "1" if self.bounced else "",
         }
         return {key: value for key, value in params.items() if value and (key, value) != ("tab", "all")}
 
@@ -112,6 +115,8 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
     if filters.paid_to:
         next_day = filters.paid_to + datetime.timedelta(days=1)
         invoices = invoices.filter(paid_at__lt=day_start(partner, next_day))
+    if filters.bounced:
+        invoices = invoices.filter(pk__in=bounced_emails(partner=partner).values("invoice_id"))
     if filters.query.strip():
         invoices = _search(partner, invoices, filters.query.strip())
     return invoices

@@ -39,6 +39,7 @@ def dashboard(request):
         "recent": activity.activity_page(
             partner=partner, filters=activity.ActivityFilters(), limit=RECENT_ACTIVITY
         ).rows,
+        "bounces": reports.bounces(partner=partner),
         "due_soon_days": reports.DUE_SOON_DAYS,
         "paid_days": reports.PAID_RECENTLY_DAYS,
     }

@@ -67,6 +67,7 @@ def list_filters(params) -> selectors.InvoiceFilters:
         currency=currency if currency in money.CURRENCY_EXPONENTS else "",
         paid_from=_parse_date(params.get("paid_from")),
         paid_to=_parse_date(params.get("paid_to")),
+        bounced=params.get("bounced") == "1",
     )
 
 

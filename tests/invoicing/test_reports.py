@@ -220,3 +220,32 @@ def test_another_partners_invoices_never_count(owner_client, partner, other_part
         (summary,) = reports.dashboard_summary(partner=partner)
     assert summary.figures["outstanding"].amount == mine.amount_due
     assert "$999.99" not in owner_client.get(reverse("dashboard")).content.decode()
+
+
+def test_bounced_emails_link_to_the_invoices_they_were_about(owner_client, partner, other_partner, unscoped):
+    from reminders.models import EmailStatus, NotificationKind, OutboundEmail
+
+    bounced, complained, delivered = (make_invoice(partner) for _ in range(3))
+    theirs = make_invoice(other_partner)
+    for invoice, status in (
+        (bounced, EmailStatus.BOUNCED),
+        (bounced, EmailStatus.BOUNCED),  # sent twice, bounced twice: one invoice
+        (complained, EmailStatus.COMPLAINED),
+        (delivered, EmailStatus.DELIVERED),
+        (theirs, EmailStatus.BOUNCED),
+    ):
+        OutboundEmail.objects.create(
+            partner=invoice.partner,
+            invoice=invoice,
+            kind=NotificationKind.INVOICE,
+            to=["x@example.com"],
+            status=status,
+        )
+    with scope(partner=partner):
+        found = reports.bounces(partner=partner)
+    assert found.emails == 3
+    assert found.invoices.count == 2
+    assert listed_ids(owner_client, invoice_list_url(found.invoices.filters)) == {bounced.pk, complained.pk}
+    body = owner_client.get(reverse("dashboard")).content.decode()
+    assert "<strong>3</strong> emails bounced or were marked as spam" in body
+    assert 'href="/invoices/?bounced=1">2 invoices</a>' in body
