@@ -76,17 +76,26 @@ def pay_link_reissue(*, invoice: Invoice, actor: User | None) -> str:
 
 def pay_link_record_view(*, link: PayLink) -> bool:
     """'Viewed by customer' on the timeline, at most once an hour per link, so reloads don't flood it.
-    The conditional update decides, so two tabs opening at once still write one line."""
+    The conditional update decides, so two tabs opening at once still write one line; the link as read
+    already tells whether there is anything to write, so most opens write nothing (the page is read-only
+    and outside a transaction for speed, hence the atomic block here)."""
     now = timezone.now()
-    claimed = (
-        PayLink.objects.filter(pk=link.pk)
-        .filter(Q(last_viewed_at=None) | Q(last_viewed_at__lte=now - VIEW_EVENT_EVERY))
-        .update(last_viewed_at=now)
-    )
-    if claimed:
-        invoice_event(
-            link.invoice, EventKind.VIEWED, actor=None, actor_label="Customer", message="Opened the pay page"
+    if link.last_viewed_at is not None and link.last_viewed_at > now - VIEW_EVENT_EVERY:
+        return False
+    with transaction.atomic():
+        claimed = (
+            PayLink.objects.filter(pk=link.pk)
+            .filter(Q(last_viewed_at=None) | Q(last_viewed_at__lte=now - VIEW_EVENT_EVERY))
+            .update(last_viewed_at=now)
         )
+        if claimed:
+            invoice_event(
+                link.invoice,
+                EventKind.VIEWED,
+                actor=None,
+                actor_label="Customer",
+                message="Opened the pay page",
+            )
     return bool(claimed)
 
 

@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -159,6 +160,7 @@ def _page_context(link: PayLink, **extra) -> dict:
     }
 
 
+@transaction.non_atomic_requests  # a read, but for the hourly "viewed" line (its own transaction)
 @pay_link_view
 @require_GET
 def pay_page(request, link: PayLink):

@@ -1,21 +1,21 @@
 """The customer's clicks, counted from opening the pay link emailed to them (taken from the dev outbox) to
 "Paid": two with a saved card, one form submit with a new card.
 
-The link comes from the pay-link email the app sends today ("Email me a fresh link", and the address
-printed on PDFs); when the invoice's own "Send" email lands (issue 7), this test should open that one.
+The link comes from the invoice email the partner's "Send" button sends (reminders.services.invoice_send),
+delivered by the worker into the dev outbox (EMAIL_ESP=outbox), exactly as a customer receives it.
 """
 
 import re
 
 import pytest
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
 from invoicing.models import Invoice
 from payments.gateways.sandbox.models import SandboxCharge
 from payments.models import PaymentMethod
-from payments.portal.services import pay_link_email
 from reminders.models import CapturedEmail
+from reminders.services import invoice_send
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice
@@ -34,8 +34,9 @@ def outbox(settings):
 
 
 def emailed_link(invoice: Invoice) -> str:
-    """The path of the pay link in the newest email to the invoice's customer, read from the outbox."""
-    pay_link_email(invoice=invoice)
+    """The partner presses Send; the path of the pay link in that email, read from the dev outbox."""
+    with scope(partner=invoice.partner):
+        invoice_send(invoice=invoice, actor=None)
     email = CapturedEmail.objects.filter(to__contains=invoice.customer.email).first()
     assert email is not None, "no email in the dev outbox"
     assert invoice.number in email.subject
