@@ -240,6 +240,7 @@ class InvoiceSettingsForm(forms.ModelForm):
             "charge_retry_days",
             "mark_uncollectible_after_retries",
             "pay_link_valid_days",
+            "recurring_catch_up_days",
         ]
         widgets = {
             "default_memo": forms.Textarea(attrs={"rows": 3}),
@@ -250,6 +251,12 @@ class InvoiceSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["pay_link_valid_days"].required = False
         self.fields["pay_link_valid_days"].help_text += " Leave empty for 30 days."
+        self.fields["recurring_catch_up_days"].required = False
+        self.fields["recurring_catch_up_days"].help_text += " Leave empty for 30 days."
+
+    def clean_recurring_catch_up_days(self) -> int:
+        days = self.cleaned_data["recurring_catch_up_days"]
+        return 30 if days is None else days
 
     def clean_pay_link_valid_days(self) -> int:
         days = self.cleaned_data["pay_link_valid_days"]

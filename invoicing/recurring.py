@@ -64,6 +64,7 @@ MONTHS_PER_STEP = {
 }
 MAX_INTERVAL = {"weeks": 52, "months": 24}
 MAX_DAYS_UNTIL_DUE = 365
+EDITABLE_STATUSES = (RecurringStatus.ACTIVE, RecurringStatus.PAUSED)
 
 
 # The calendar ------------------------------------------------------------------------------------
@@ -126,20 +127,89 @@ def _is_past_end(schedule: RecurringSchedule, period: datetime.date, issued: int
     return False
 
 
-def upcoming_dates(schedule: RecurringSchedule, count: int = PREVIEW_COUNT) -> list[datetime.date]:
+def make_cadence(
+    *,
+    frequency: RecurringFrequency,
+    start_date: datetime.date,
+    interval: int | None = None,
+    anchor_day: int | None = None,
+) -> Cadence:
+    """The cadence as stored: the interval only counts for "every N", the day of month only for months
+    (the start date's day when none is chosen)."""
+    frequency = RecurringFrequency(frequency)
+    weekly = frequency in (RecurringFrequency.WEEKLY, RecurringFrequency.EVERY_N_WEEKS)
+    every_n = frequency in (RecurringFrequency.EVERY_N_WEEKS, RecurringFrequency.EVERY_N_MONTHS)
+    return Cadence(
+        frequency=frequency,
+        interval=(interval or 1) if every_n else 1,
+        anchor_day=None if weekly else (anchor_day or start_date.day),
+        start_date=start_date,
+    )
+
+
+def preview_dates(
+    *,
+    cadence: Cadence,
+    end_mode: RecurringEnd,
+    end_count: int | None = None,
+    end_date: datetime.date | None = None,
+    from_index: int = 0,
+    issued: int = 0,
+    count: int = PREVIEW_COUNT,
+) -> list[datetime.date]:
     """The next issue dates, as the job will issue them if nothing is skipped or paused."""
-    if schedule.status in (RecurringStatus.CANCELLED, RecurringStatus.COMPLETED):
-        return []
-    cadence = cadence_of(schedule)
+    ending = RecurringSchedule(end_mode=end_mode, end_count=end_count, end_date=end_date)
     dates: list[datetime.date] = []
-    index, issued = schedule.next_index, schedule.invoices_issued
+    index = from_index
     while len(dates) < count:
         period = cadence.period(index)
-        if _is_past_end(schedule, period, issued):
+        if _is_past_end(ending, period, issued + len(dates)):
             break
         dates.append(period)
-        index, issued = index + 1, issued + 1
+        index += 1
     return dates
+
+
+def upcoming_dates(schedule: RecurringSchedule, count: int = PREVIEW_COUNT) -> list[datetime.date]:
+    if schedule.status in (RecurringStatus.CANCELLED, RecurringStatus.COMPLETED):
+        return []
+    return preview_dates(
+        cadence=cadence_of(schedule),
+        end_mode=schedule.end_mode,
+        end_count=schedule.end_count,
+        end_date=schedule.end_date,
+        from_index=schedule.next_index,
+        issued=schedule.invoices_issued,
+        count=count,
+    )
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def day_label(day: int) -> str:
+    """A day of the month as partners read it; past the 28th, shorter months use their last day."""
+    if day == 31:
+        return "Last day of the month"
+    return f"{_ordinal(day)}, or the month's last day" if day >= 29 else _ordinal(day)
+
+
+def cadence_label(schedule: RecurringSchedule) -> str:
+    """How often, in words: "Monthly on the 31st (the last day in shorter months)", "Every 2 weeks"."""
+    frequency = RecurringFrequency(schedule.frequency)
+    if frequency == RecurringFrequency.WEEKLY:
+        return f"Weekly on {schedule.start_date:%A}s"
+    if frequency == RecurringFrequency.EVERY_N_WEEKS:
+        return f"Every {schedule.interval} weeks on {schedule.start_date:%A}s"
+    every = {
+        RecurringFrequency.MONTHLY: "Monthly",
+        RecurringFrequency.QUARTERLY: "Quarterly",
+        RecurringFrequency.YEARLY: f"Yearly in {schedule.start_date:%B}",
+        RecurringFrequency.EVERY_N_MONTHS: f"Every {schedule.interval} months",
+    }[frequency]
+    return f"{every} on the {day_label(schedule.anchor_day).replace('Last day', 'last day')}"
 
 
 # Writing schedules -------------------------------------------------------------------------------
@@ -163,13 +233,11 @@ class RecurringInput:
     memo: str = ""
 
     def cadence(self) -> Cadence:
-        weekly = self.frequency in (RecurringFrequency.WEEKLY, RecurringFrequency.EVERY_N_WEEKS)
-        every_n = self.frequency in (RecurringFrequency.EVERY_N_WEEKS, RecurringFrequency.EVERY_N_MONTHS)
-        return Cadence(
+        return make_cadence(
             frequency=self.frequency,
-            interval=self.interval if every_n else 1,
-            anchor_day=None if weekly else (self.anchor_day or self.start_date.day),
             start_date=self.start_date,
+            interval=self.interval,
+            anchor_day=self.anchor_day,
         )
 
 
@@ -292,7 +360,7 @@ def recurring_update(
     """Change what future invoices bill and when; issued invoices stay as they are. The form shows the
     next issue date as the start: changing it, the frequency or the day restarts the series there."""
     schedule = _lock(schedule)
-    if schedule.status not in (RecurringStatus.ACTIVE, RecurringStatus.PAUSED):
+    if schedule.status not in EDITABLE_STATUSES:
         status = schedule.get_status_display().lower()
         raise ValidationError(f"A {status} recurring payment can't be edited.")
     current = dataclasses.replace(cadence_of(schedule), start_date=schedule.next_period_date)
@@ -342,7 +410,7 @@ def recurring_resume(*, schedule: RecurringSchedule, actor: User | None) -> Recu
 def recurring_cancel(*, schedule: RecurringSchedule, actor: User | None) -> RecurringSchedule:
     """No further invoices. Final: issued invoices stay as they are."""
     schedule = _lock(schedule)
-    if schedule.status not in (RecurringStatus.ACTIVE, RecurringStatus.PAUSED):
+    if schedule.status not in EDITABLE_STATUSES:
         status = schedule.get_status_display().lower()
         raise ValidationError(f"This recurring payment is already {status}.")
     schedule.status, schedule.next_period_date, schedule.problem = RecurringStatus.CANCELLED, None, ""

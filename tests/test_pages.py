@@ -14,6 +14,7 @@ PAGES = [
     "dashboard",
     "invoice_list",
     "recurring_list",
+    "recurring_create",
     "customer_list",
     "customer_create",
     "settings_details",
@@ -50,7 +51,9 @@ def test_public_pages_have_csp_and_no_inline_code(client, name):
     assert_clean_html(response.content.decode(), name)
 
 
-@pytest.mark.parametrize("name", ["settings_details", "team", "customer_list", "customer_create", "login"])
+@pytest.mark.parametrize(
+    "name", ["settings_details", "team", "customer_list", "customer_create", "recurring_create", "login"]
+)
 def test_every_form_input_has_a_label(owner_client, client, name):
     body = (client if name == "login" else owner_client).get(reverse(name)).content.decode()
     ids = re.findall(

@@ -15,6 +15,7 @@ from reminders.models import SuppressedAddress
 from tests.conftest import client_for, member_of
 from tests.factories import CustomerFactory, InvitationFactory
 from tests.factories.invoicing import make_invoice
+from tests.factories.recurring import make_schedule
 
 # URLs with parameters that are not a partner's data. Each needs a reason; a new one fails the test
 # below until it is either a `partner_view` (and so covered) or added here.
@@ -92,6 +93,7 @@ def object_ids_of(partner) -> dict[str, object]:
         "payment_method_id": method.pk,
         "payment_id": payment.pk,
         "suppressed_id": paused.pk,
+        "schedule_id": make_schedule(partner, customer=customer, start_date=partner.today()).pk,
     }
 
 
@@ -135,6 +137,11 @@ def test_another_partners_ids_answer_404_on_every_url(partner, other_partner, ot
         "invoice_charge",
         "invoice_refund",
         "invoice_payment_status",
+        "recurring_detail",
+        "recurring_edit",
+        "recurring_pause",
+        "recurring_resume",
+        "recurring_cancel",
     } <= set(checked)
 
 
