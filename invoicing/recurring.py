@@ -273,11 +273,25 @@ def recurring_validate(*, partner: Partner, data: RecurringInput, earliest_start
         errors["end_date"] = "Choose an end date on or after the start date."
     if not 0 <= data.days_until_due <= MAX_DAYS_UNTIL_DUE:
         errors["days_until_due"] = f"Enter 0 to {MAX_DAYS_UNTIL_DUE} days."
-    method = data.payment_method
-    if method is not None and (method.customer_id != getattr(customer, "pk", None) or method.removed_at):
-        errors["payment_method"] = "Choose one of the customer's saved payment methods."
+    if "customer" not in errors and (method_error := _method_error(data)):
+        errors["payment_method"] = method_error
     if errors:
         raise ValidationError(errors)
+
+
+def _method_error(data: RecurringInput) -> str:
+    """A chosen method must be the customer's; Charge method on file needs one chosen when the customer
+    has any. No saved method at all is allowed: the invoices are issued and flagged (see the job)."""
+    method, customer = data.payment_method, data.customer
+    if method is not None and (method.customer_id != customer.pk or method.removed_at is not None):
+        return "Choose one of the customer's saved payment methods."
+    if (
+        data.payment_option == PaymentOption.CHARGE_METHOD_ON_FILE
+        and method is None
+        and PaymentMethod.objects.filter(customer=customer, removed_at=None).exists()
+    ):
+        return f"Choose which of {customer.display_name}'s saved payment methods to charge."
+    return ""
 
 
 def _write(schedule: RecurringSchedule, data: RecurringInput) -> None:
@@ -460,9 +474,11 @@ def recurring_issue_due() -> Counter:
 def _issue_next(failed: set[int], claimed: list[int]) -> str | None:
     """Claim one due schedule and do its next period, all in this transaction."""
     now = timezone.now()
+    # No time zone is more than 14 hours ahead of UTC: a bound the recurring_due index can use.
+    latest = (now + datetime.timedelta(hours=14)).date()
     with scopes_disabled():
         schedule = (
-            RecurringSchedule.objects.filter(status=RecurringStatus.ACTIVE, next_period_date__isnull=False)
+            RecurringSchedule.objects.filter(status=RecurringStatus.ACTIVE, next_period_date__lte=latest)
             .alias(local_today=_local_date(now))
             .filter(next_period_date__lte=F("local_today"))
             .exclude(pk__in=failed)

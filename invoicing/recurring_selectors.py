@@ -21,6 +21,7 @@ TABS = {
     "active": ("Active", [RecurringStatus.ACTIVE]),
     "paused": ("Paused", [RecurringStatus.PAUSED]),
     "ended": ("Ended", [RecurringStatus.CANCELLED, RecurringStatus.COMPLETED]),
+    "attention": ("Needs attention", None),  # paused by the job: an invoice could not be made
 }
 
 
@@ -39,6 +40,8 @@ def recurring_list(*, partner: Partner, tab: str = "all") -> QuerySet[RecurringS
     statuses = TABS.get(tab, TABS["all"])[1]
     if statuses:
         schedules = schedules.filter(status__in=statuses)
+    if tab == "attention":
+        schedules = schedules.filter(status=RecurringStatus.PAUSED).exclude(problem="")
     lines = Prefetch("lines", queryset=RecurringLine.objects.filter(partner=partner))
     return schedules.select_related("customer").prefetch_related(lines).order_by("-created_at", "-id")
 

@@ -463,3 +463,48 @@ def test_charge_on_due_date_schedules_the_charge_and_email_payment_link_charges_
     assert (linked.status, linked.next_charge_at, linked.collection_failed_at) == ("open", None, None)
     with scopes_disabled():
         assert not linked.events.filter(kind=EventKind.PAYMENT_ATTEMPTED).exists()
+
+
+def test_charge_method_on_file_needs_a_chosen_method_when_the_customer_has_some():
+    partner = PartnerFactory(timezone="UTC")
+    customer = customer_for(partner)
+    other = customer_for(partner)
+    card = card_for(customer)
+    strangers_card = card_for(other)
+    with at(datetime.datetime(2026, 11, 20, tzinfo=UTC)):
+        with pytest.raises(ValidationError, match="Choose which of"):
+            make_schedule(
+                partner,
+                customer=customer,
+                start_date=D(2026, 12, 1),
+                payment_option=PaymentOption.CHARGE_METHOD_ON_FILE,
+            )
+        with pytest.raises(ValidationError, match="Choose one of the customer's saved payment methods"):
+            make_schedule(
+                partner,
+                customer=customer,
+                start_date=D(2026, 12, 1),
+                payment_option=PaymentOption.CHARGE_METHOD_ON_FILE,
+                payment_method=strangers_card,
+            )
+        schedule = make_schedule(
+            partner,
+            customer=customer,
+            start_date=D(2026, 12, 1),
+            payment_option=PaymentOption.CHARGE_METHOD_ON_FILE,
+            payment_method=card,
+        )
+    assert schedule.payment_method == card
+
+
+def test_beat_runs_the_job_every_minute(settings):
+    from config.celery import app
+    from invoicing.tasks import issue_recurring
+
+    entry = settings.CELERY_BEAT_SCHEDULE["issue-recurring-invoices"]
+    assert entry == {"task": "invoicing.tasks.issue_recurring", "schedule": 60.0}
+    assert entry["task"] in app.tasks
+    partner = PartnerFactory(timezone="UTC")
+    with at(datetime.datetime(2026, 11, 20, tzinfo=UTC)):
+        make_schedule(partner, start_date=D(2026, 11, 20))
+        assert issue_recurring.delay().get() == {"issued": 1}

@@ -189,3 +189,15 @@ def test_a_schedule_paused_by_the_job_says_why(owner_client, partner):
     page = owner_client.get(reverse("recurring_detail", args=[schedule.pk])).content.decode()
     assert "Needs attention" in page
     assert "The invoice for Jan 20, 2026 was not issued" in page
+
+
+def test_the_needs_attention_tab_lists_schedules_the_job_paused(owner_client, partner):
+    blocked = make_schedule(partner, start_date=datetime.date(2026, 1, 20))
+    fine = make_schedule(partner, start_date=datetime.date(2026, 1, 25))
+    with scopes_disabled():
+        blocked.customer.archived_at = NOW
+        blocked.customer.save(update_fields=["archived_at"])
+    recurring_issue_due()
+    page = owner_client.get(reverse("recurring_list"), {"tab": "attention"}).content.decode()
+    assert reverse("recurring_detail", args=[blocked.pk]) in page
+    assert reverse("recurring_detail", args=[fine.pk]) not in page

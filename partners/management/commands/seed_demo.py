@@ -14,7 +14,8 @@ from django_scopes import scope, scopes_disabled
 
 from customers.models import Customer
 from customers.services import customer_create
-from invoicing.models import Invoice, PaymentOption
+from invoicing.models import Invoice, PaymentOption, RecurringEnd, RecurringFrequency
+from invoicing.recurring import RecurringInput, recurring_create
 from invoicing.services import InvoiceInput, LineInput, invoice_create
 from partners.models import Membership, Partner, Role, User
 from partners.services import partner_create
@@ -137,6 +138,37 @@ class Command(BaseCommand):
             if state == "overdue":
                 # Demo only: the app never accepts a past due date, so age this one directly.
                 Invoice.objects.filter(pk=invoice.pk).update(due_date=today - datetime.timedelta(days=12))
+        self._recurring(partner, owner, customers)
+
+    def _recurring(self, partner: Partner, owner: User, customers: list[Customer]) -> None:
+        """Ada on Auto-Pay monthly from the 1st; Katherine's weekly backup starting today (beat issues
+        its first invoice within a minute of `make run`); Alan quarterly on Charge on due date without a
+        saved method, so his schedule shows the warning."""
+        ada, _, alan, katherine = customers
+        today = partner.today()
+        first_of_next_month = (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+        plans = [
+            (ada, "Managed IT services, monthly", 250_000, RecurringFrequency.MONTHLY, first_of_next_month,
+             PaymentOption.CHARGE_ON_DUE_DATE, {}),
+            (katherine, "Cloud backup, 500 GB", 4_900, RecurringFrequency.WEEKLY, today,
+             PaymentOption.EMAIL_PAYMENT_LINK, {}),
+            (alan, "Firewall monitoring, quarterly", 45_000, RecurringFrequency.QUARTERLY, today
+             + datetime.timedelta(days=10), PaymentOption.CHARGE_ON_DUE_DATE,
+             {"end_mode": RecurringEnd.AFTER_COUNT, "end_count": 4}),
+        ]  # fmt: skip
+        for customer, description, price, frequency, start, option, ending in plans:
+            data = RecurringInput(
+                customer=customer,
+                currency=partner.default_currency,
+                lines=[LineInput(description, Decimal(1), price)],
+                frequency=frequency,
+                start_date=start,
+                payment_option=option,
+                days_until_due=14,
+                memo="Thank you for your business.",
+                **ending,
+            )
+            recurring_create(partner=partner, data=data, created_by=owner)
 
     def _payment_methods(self, customers: list[Customer]) -> None:
         """Sandbox test methods: Ada pays by card on Auto-Pay, Grace by bank debit, Katherine's card
