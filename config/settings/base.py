@@ -168,6 +168,8 @@ PAY_LINK_REQUEST_RATE_LIMIT = env("PAY_LINK_REQUEST_RATE_LIMIT", default="5/900"
 PORTAL_SIGN_IN_RATE_LIMIT = env("PORTAL_SIGN_IN_RATE_LIMIT", default="5/900")
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=15)
 PORTAL_SESSION_HOURS = env.int("PORTAL_SESSION_HOURS", default=8)
+# Unknown, expired or used pay-link and sign-in-link tokens one client address may present (then 429).
+TOKEN_MISS_RATE_LIMIT = env("TOKEN_MISS_RATE_LIMIT", default="30/900")
 INVITATION_VALID_DAYS = 7
 LOGO_MAX_BYTES = 1024 * 1024
 
@@ -249,7 +251,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# HSTS (sent only on HTTPS requests): a year in production, as cookies are Secure there anyway; 0 turns it off.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Logging --------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ def pay_link_view(view):
     def wrapped(request, token: str, *args, **kwargs):
         resolved = selectors.pay_link_resolve(token=token)
         if not resolved.ok:
+            if dead_token_limited(request):
+                return private_response(too_many_requests(request))
             return private_response(_link_not_valid(request, token, resolved))
         link = resolved.link
         link.raw_token = token  # for this page's own URLs; never stored
@@ -63,6 +65,22 @@ def pay_link_view(view):
             timezone.activate(previous)
 
     return wrapped
+
+
+def dead_token_limited(request) -> bool:
+    """Counts, per client address, the unknown, expired or used tokens it presents (pay links and sign-in
+    links alike) and says when it has presented too many. Tokens are unguessable (256 bits); this stops a
+    client hammering the look-up, and only misses count, so a shared address never blocks a good link."""
+    keys = [f"ip:{client_ip(request)}"]
+    rate = settings.TOKEN_MISS_RATE_LIMIT
+    if rate_limit_exceeded(scope="token-miss", keys=keys, rate=rate):
+        return True
+    rate_limit_hit(scope="token-miss", keys=keys, rate=rate)
+    return False
+
+
+def too_many_requests(request) -> HttpResponse:
+    return render(request, "payments/portal/too_many.html", status=429)
 
 
 def _rate_limited(request, key: str) -> bool:

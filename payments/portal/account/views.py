@@ -32,7 +32,7 @@ from payments.models import AttemptStatus, new_idempotency_key
 from payments.portal.account import selectors, services
 from payments.portal.account.forms import BillingDetailsForm, PayInvoicesForm
 from payments.portal.forms import FreshLinkForm
-from payments.portal.views import RATE_LIMITED, private_response
+from payments.portal.views import RATE_LIMITED, dead_token_limited, private_response, too_many_requests
 
 SESSION_KEY = "portal"
 RATE_SCOPE = "portal-sign-in"
@@ -130,6 +130,8 @@ def sign_in_link(request, partner, customer, token: str):
     if request.method == "GET":
         return _render(request, "sign_in_link.html", partner, None, token=token)
     signed_in = services.portal_sign_in_redeem(partner=partner, token=token)
+    if signed_in is None and dead_token_limited(request):
+        return too_many_requests(request)
     if signed_in is None:
         context = {
             "form": FreshLinkForm(),

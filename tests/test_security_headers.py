@@ -1,0 +1,137 @@
+"""Security headers and the strict Content-Security-Policy, checked over the app's pages: every partner page
+in the URLconf (walked as in the tenancy test, so new pages are covered), the public pages, the hosted
+invoice page and the customer account portal. Each HTML page must carry the policy and contain no inline
+script, no <style> element, no style="" attribute and no on*= event handler, which the policy would block.
+Also: HSTS over HTTPS in production settings, and the rate limit on dead tokens (shared through Redis)."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from config.middleware import CSP
+from tests.conftest import client_for
+from tests.factories.invoicing import customer_for, make_invoice
+from tests.factories.payments import card_for
+from tests.partners.test_tenancy import object_ids_of, partner_urls
+
+TAG = re.compile(r"<[a-zA-Z][^>]*>")
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
+STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.I)
+HANDLER_ATTRIBUTE = re.compile(r"\son[a-z]+\s*=", re.I)
+
+
+def assert_strict(response, url: str) -> None:
+    assert response["Content-Security-Policy"] == CSP, url
+    assert "script-src 'self'" in CSP
+    assert "'unsafe-inline'" not in CSP
+    assert response["X-Content-Type-Options"] == "nosniff", url
+    assert response["X-Frame-Options"] == "DENY", url
+    assert response["Referrer-Policy"] in ("same-origin", "strict-origin-when-cross-origin"), url
+    assert "camera=()" in response["Permissions-Policy"], url
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin", url
+    body = response.content.decode()
+    assert not INLINE_SCRIPT.search(body), f"{url}: inline <script>"
+    assert "<style" not in body.lower(), f"{url}: <style> element"
+    for tag in TAG.findall(body):
+        assert not STYLE_ATTRIBUTE.search(tag), f"{url}: style attribute in {tag}"
+        assert not HANDLER_ATTRIBUTE.search(tag), f"{url}: event handler in {tag}"
+
+
+def html_pages(client, urls) -> list[str]:
+    checked = []
+    for url in urls:
+        response = client.get(url)
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue
+        policy = response["Content-Security-Policy"]
+        if "sandbox" in policy:
+            # An email drawn for preview: inline styles are how emails work, so it gets a stricter policy
+            # of its own instead: no script at all, in a sandbox, framed only by the app.
+            assert "default-src 'none'" in policy, url
+            assert "script-src" not in policy, url
+            continue
+        assert_strict(response, url)
+        checked.append(url)
+    return checked
+
+
+@pytest.mark.django_db
+def test_every_partner_page_has_the_policy_and_nothing_inline(partner, owner):
+    ids = object_ids_of(partner)
+    customer = customer_for(partner)
+    card_for(customer)
+    ids["invoice_id"] = make_invoice(partner, customer=customer).pk  # an issued one: more of the page shows
+    urls = []
+    for pattern, _ in partner_urls():
+        kwargs = {name: ids[name] for name in pattern.pattern.converters if name in ids}
+        if len(kwargs) == len(pattern.pattern.converters):
+            urls.append(reverse(pattern.name, kwargs=kwargs))
+    checked = html_pages(client_for(owner), urls)
+    for expected in ("/", "/invoices/", "/customers/", f"/invoices/{ids['invoice_id']}/", "/invoices/new/"):
+        assert expected in checked
+    assert len(checked) >= 25
+
+
+@pytest.mark.django_db
+def test_public_pay_and_portal_pages_have_the_policy_and_nothing_inline(
+    partner, django_capture_on_commit_callbacks
+):
+    customer = customer_for(partner, email="alice@acme.example")
+    card_for(customer)
+    invoice = make_invoice(partner, customer=customer)
+    token = invoice.fresh_pay_url.rstrip("/").rsplit("/", 1)[-1]
+    client = Client()
+    public = [
+        reverse("login"),
+        reverse("pay_lookup"),
+        reverse("pay_page", kwargs={"token": token}),
+        reverse("pay_page", kwargs={"token": token}) + "?kind=bank_account",
+        reverse("pay_confirm", kwargs={"token": token}),
+        reverse("portal_sign_in", kwargs={"partner_id": partner.pk}),
+    ]
+    assert len(html_pages(client, public)) == len(public)
+    dead = client.get(reverse("pay_page", kwargs={"token": "x" * 43}))
+    assert dead.status_code == 404
+    assert_strict(dead, "dead pay link")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("portal_sign_in", kwargs={"partner_id": partner.pk}), {"email": customer.email})
+    link = re.search(r"https?://[^/\s]+(/pay/\S+/)", mail.outbox[0].body).group(1)
+    assert_strict(client.get(link), "sign-in link")
+    client.post(link)
+    portal = [
+        reverse(name, kwargs={"partner_id": partner.pk})
+        for name in ("portal_invoices", "portal_methods", "portal_details")
+    ]
+    assert len(html_pages(client, [*portal, portal[1] + "?kind=bank_account"])) == 4
+
+
+@pytest.mark.django_db
+def test_hsts_is_sent_over_https_in_production(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    assert client.get("/healthz", secure=True)["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/healthz")  # never over plain HTTP
+
+
+def test_production_settings_turn_hsts_on_by_default():
+    from config.settings import base
+
+    assert base.DEBUG or base.SECURE_HSTS_SECONDS >= 31536000
+
+
+@pytest.mark.django_db
+def test_a_client_presenting_dead_tokens_is_limited_but_good_links_still_work(partner, settings):
+    settings.TOKEN_MISS_RATE_LIMIT = "3/900"
+    invoice = make_invoice(partner)
+    good = reverse("pay_page", kwargs={"token": invoice.fresh_pay_url.rstrip("/").rsplit("/", 1)[-1]})
+    client = Client()
+    dead = [reverse("pay_page", kwargs={"token": f"{n}" * 43}) for n in range(3)]
+    sign_in_link = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": "z" * 43})
+    assert [client.get(url).status_code for url in dead] == [404, 404, 404]
+    assert client.get(reverse("pay_page", kwargs={"token": "9" * 43})).status_code == 429
+    assert client.post(sign_in_link).status_code == 429
+    assert client.get(good).status_code == 200
+    assert Client(REMOTE_ADDR="203.0.113.7").get(dead[0]).status_code == 404  # another address is not
