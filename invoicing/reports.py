@@ -10,6 +10,7 @@ are no longer chased (the customer page still counts them as owed).
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, Sum
@@ -101,15 +102,11 @@ def figure_filters(partner: Partner, currency: str) -> dict[str, InvoiceFilters]
     }
 
 
-def _open_aggregates(today: datetime.date) -> dict:
-    """Conditional aggregates over open invoices: one pass computes every figure and aging bucket."""
-    conditions = {
-        "outstanding": Q(),
-        "overdue": Q(due_date__lt=today),
-        "due_soon": Q(due_date__gte=today, due_date__lte=today + datetime.timedelta(days=DUE_SOON_DAYS - 1)),
-        "attention": Q(collection_failed_at__isnull=False),
+def _aging_aggregates(today: datetime.date) -> dict:
+    """Conditional aggregates for the per-customer aging table: each bucket and the total, in one pass."""
+    conditions = {"outstanding": Q()} | {
+        key: _bucket_q(today, fewest, most) for key, _, fewest, most in BUCKETS
     }
-    conditions |= {key: _bucket_q(today, fewest, most) for key, _, fewest, most in BUCKETS}
     aggregates = {}
     for key, condition in conditions.items():
         aggregates[f"{key}_amount"] = Sum("amount_due", filter=condition, default=0)
@@ -121,12 +118,53 @@ def _open_invoices(partner: Partner):
     return Invoice.objects.filter(partner=partner, status=InvoiceStatus.OPEN)
 
 
+def _bucket_key(days_overdue: int) -> str:
+    for key, _, fewest, most in BUCKETS:
+        if (fewest is None or days_overdue >= fewest) and (most is None or days_overdue <= most):
+            return key
+    raise AssertionError("BUCKETS cover every number of days")
+
+
+def _open_totals(partner: Partner, today: datetime.date) -> dict[str, dict[str, list[int]]]:
+    """Per currency, {figure or aging bucket: [amount, count]} over the open invoices.
+
+    PostgreSQL sums per due date while it reads the covering index in order (no sort, two sums per
+    row); the per-day rows, a few hundred, are then put in their buckets here. That costs far less than
+    evaluating every bucket's condition on each of 60,000 open invoices (about half the time measured)."""
+    attention = Q(collection_failed_at__isnull=False)
+    rows = (
+        _open_invoices(partner)
+        .values("currency", "due_date")
+        .annotate(
+            amount=Sum("amount_due"),
+            count=Count("due_date"),
+            attention_amount=Sum("amount_due", filter=attention, default=0),
+            attention_count=Count("due_date", filter=attention),
+        )
+        .order_by()
+    )
+    last_soon_day = today + datetime.timedelta(days=DUE_SOON_DAYS - 1)
+    totals: dict[str, dict[str, list[int]]] = {}
+    for row in rows:
+        sums = totals.setdefault(row["currency"], defaultdict(lambda: [0, 0]))
+        days_overdue = (today - row["due_date"]).days
+        keys = ["outstanding", _bucket_key(days_overdue)]
+        if days_overdue > 0:
+            keys.append("overdue")
+        elif row["due_date"] <= last_soon_day:
+            keys.append("due_soon")
+        for key in keys:
+            sums[key][0] += row["amount"]
+            sums[key][1] += row["count"]
+        sums["attention"][0] += row["attention_amount"]
+        sums["attention"][1] += row["attention_count"]
+    return totals
+
+
 def dashboard_summary(*, partner: Partner) -> list[CurrencySummary]:
     """Outstanding, overdue, due soon, paid recently and needing attention, per currency; with aging."""
     today = partner.today()
-    open_rows = (
-        _open_invoices(partner).values("currency").annotate(**_open_aggregates(today)).order_by("currency")
-    )
+    totals = _open_totals(partner, today)
     since = today - datetime.timedelta(days=PAID_RECENTLY_DAYS - 1)
     paid_rows = (
         Invoice.objects.filter(
@@ -136,43 +174,28 @@ def dashboard_summary(*, partner: Partner) -> list[CurrencySummary]:
         .annotate(amount=Sum("total"), count=Count("*"))
         .order_by("currency")
     )
-    paid = {row["currency"]: row for row in paid_rows}
-    summaries = []
-    for row in open_rows:
-        summaries.append(_summary(partner, row["currency"], row, paid.pop(row["currency"], None)))
-    summaries += [_summary(partner, currency, None, row) for currency, row in paid.items()]
+    for row in paid_rows:
+        totals.setdefault(row["currency"], defaultdict(lambda: [0, 0]))["paid"] = [
+            row["amount"],
+            row["count"],
+        ]
+    summaries = [_summary(partner, today, currency, sums) for currency, sums in totals.items()]
     summaries.sort(key=lambda summary: (summary.currency != partner.default_currency, summary.currency))
     return summaries
 
 
 def _summary(
-    partner: Partner, currency: str, open_row: dict | None, paid_row: dict | None
+    partner: Partner, today: datetime.date, currency: str, sums: dict[str, list[int]]
 ) -> CurrencySummary:
-    today = partner.today()
     filters = figure_filters(partner, currency)
     summary = CurrencySummary(currency=currency)
-    for key in ("outstanding", "overdue", "due_soon", "attention"):
-        summary.figures[key] = Figure(
-            amount=open_row[f"{key}_amount"] if open_row else 0,
-            count=open_row[f"{key}_count"] if open_row else 0,
-            filters=filters[key],
-        )
-    summary.figures["paid"] = Figure(
-        amount=paid_row["amount"] if paid_row else 0, count=paid_row["count"] if paid_row else 0,
-        filters=filters["paid"],
-    )  # fmt: skip
+    for key in ("outstanding", "overdue", "due_soon", "paid", "attention"):
+        amount, count = sums.get(key, (0, 0))
+        summary.figures[key] = Figure(amount=amount, count=count, filters=filters[key])
     for key, label, fewest, most in BUCKETS:
-        summary.aging.append(
-            (
-                key,
-                label,
-                Figure(
-                    amount=open_row[f"{key}_amount"] if open_row else 0,
-                    count=open_row[f"{key}_count"] if open_row else 0,
-                    filters=_bucket_filters(today, fewest, most, currency=currency),
-                ),
-            )
-        )
+        amount, count = sums.get(key, (0, 0))
+        bucket_filters = _bucket_filters(today, fewest, most, currency=currency)
+        summary.aging.append((key, label, Figure(amount=amount, count=count, filters=bucket_filters)))
     return summary
 
 
@@ -192,7 +215,7 @@ def aging_by_customer(*, partner: Partner, currency: str) -> tuple[list[Customer
         _open_invoices(partner)
         .filter(currency=currency)
         .values("customer_id", "customer__name", "customer__company")
-        .annotate(**_open_aggregates(today))
+        .annotate(**_aging_aggregates(today))
         .order_by("-outstanding_amount", "customer_id")[: CUSTOMER_ROWS + 1]
     )
     result = []
@@ -261,10 +284,12 @@ class Bounces:
 
 def bounces(*, partner: Partner) -> Bounces:
     """Bounced emails for the dashboard, from the reminders app, linked to the invoices they were about."""
-    emails = bounced_emails(partner=partner)
-    invoice_count = emails.exclude(invoice=None).values("invoice_id").distinct().count()
+    counts = bounced_emails(partner=partner).aggregate(
+        emails=Count("pk"), invoices=Count("invoice_id", distinct=True)
+    )
+    invoice_count = counts["invoices"]
     return Bounces(
-        emails=emails.count(),
+        emails=counts["emails"],
         paused_addresses=bounced_recipients_count(partner=partner),
         invoices=Figure(amount=0, count=invoice_count, filters=InvoiceFilters(bounced=True)),
     )
