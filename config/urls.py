@@ -21,7 +21,7 @@ urlpatterns = [
     path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
     path("webhooks/payments/", gateway_webhook, name="gateway_webhook"),
     path("pay/", include("payments.portal.urls")),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("reminders.webhooks")),
     path("", include("reminders.urls")),
     path("", include("partners.urls")),
 ]

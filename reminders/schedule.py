@@ -112,8 +112,8 @@ def _plan_one(
 
 
 def payment_receipt_plan(*, invoice: Invoice, payment_id: int) -> None:
-    """Every payment gets one receipt; one the customer did not make themselves (an automatic charge
-    at midnight, a check the partner recorded) waits for sending hours."""
+    """Every payment gets one receipt. An automatic charge's (the due-date job charges at local
+    midnight) waits for sending hours; a customer's or partner's own payment is answered at once."""
     from payments.models import AUTOMATIC_TRIGGERS, Payment
 
     prefs = notification_settings(partner=invoice.partner)

@@ -279,3 +279,16 @@ def test_invoice_page_shows_delivery_and_the_send_button(client, owner_client, p
     assert "Delivered to ap@acme.example" in body
     assert reverse("invoice_send", args=[sent_invoice.pk]) in body
     assert ">Send</button>" in body
+
+
+def test_a_malformed_webhook_is_logged_and_rejected(client, sent_invoice):
+    token = base64.b64encode(WEBHOOK_AUTH.encode()).decode()
+    with postmark():
+        response = client.post(
+            "/anymail/postmark/tracking/",
+            data="{not json",
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Basic {token}",
+        )
+    assert response.status_code == 400
+    assert the_email(sent_invoice).status == EmailStatus.SENT
