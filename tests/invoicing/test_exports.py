@@ -119,3 +119,12 @@ def test_another_partners_rows_are_never_exported(owner_client, partner, other_p
     assert download(owner_client, "export_invoices", customer=str(theirs.pk))[0] == []
     assert download(owner_client, "export_customers", q="Their")[0] == []
     assert owner_client.post(reverse("export_invoices")).status_code == 405
+
+
+def test_the_list_pages_link_to_the_export_of_what_they_show(owner_client, partner, unscoped):
+    make_invoice(partner, customer=customer_for(partner, name="Ada"), currency="EUR")
+    body = owner_client.get(reverse("invoice_list"), {"tab": "open", "currency": "EUR"}).content.decode()
+    assert 'href="/reports/export/invoices.csv?tab=open&amp;currency=EUR"' in body
+    assert 'href="/reports/export/payments.csv?tab=open&amp;currency=EUR"' in body
+    body = owner_client.get(reverse("customer_list"), {"q": "ada", "archived": "1"}).content.decode()
+    assert 'href="/reports/export/customers.csv?q=ada&amp;archived=1"' in body

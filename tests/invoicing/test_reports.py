@@ -249,3 +249,14 @@ def test_bounced_emails_link_to_the_invoices_they_were_about(owner_client, partn
     body = owner_client.get(reverse("dashboard")).content.decode()
     assert "<strong>3</strong> emails bounced or were marked as spam" in body
     assert 'href="/invoices/?bounced=1">2 invoices</a>' in body
+
+
+@pytest.mark.parametrize("name", ["reports", "aging_by_customer", "activity_log", "dashboard"])
+def test_report_pages_have_no_inline_code_and_every_input_a_label(owner_client, partner, name, unscoped):
+    from tests.test_pages import assert_clean_html
+
+    _set_due(make_invoice(partner), partner.today(), 12)
+    body = owner_client.get(reverse(name)).content.decode()
+    assert_clean_html(body, name)
+    for input_id in re.findall(r'<(?:input|select)\b(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', body):
+        assert f'for="{input_id}"' in body, f"{name}: #{input_id} has no label"
