@@ -12,6 +12,7 @@ import datetime
 import logging
 from email.utils import formataddr, make_msgid, parseaddr
 
+from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -169,6 +170,10 @@ def email_deliver(*, email_id: int) -> int | None:
             message = _build(email)
             # The pay link minted while drawing is committed before the message leaves.
         message.send()
+    except AnymailRecipientsRefused:
+        # Every recipient refused (Postmark: marked inactive by an earlier bounce): final, not retried.
+        _record_accepted(email, message)
+        return None
     except Exception as error:  # the ESP, the network or drawing: all retried, all logged
         logger.warning("Sending email %s failed (try %s): %s", email.pk, email.tries, error)
         return _record_failure(email, error)
@@ -255,7 +260,7 @@ def _esp_answer(message: EmailMultiAlternatives) -> tuple[str, list[str]]:
     if status is None:
         return message.extra_headers.get("Message-ID", ""), []
     refused = [
-        address
+        address.lower()
         for address, recipient in status.recipients.items()
         if recipient.status in ("rejected", "invalid", "failed")
     ]
@@ -265,7 +270,7 @@ def _esp_answer(message: EmailMultiAlternatives) -> tuple[str, list[str]]:
 @transaction.atomic
 def _record_accepted(email: OutboundEmail, message: EmailMultiAlternatives) -> None:
     message_id, refused = _esp_answer(message)
-    accepted = [address for address in email.recipients if address not in refused]
+    accepted = [address for address in email.recipients if address.lower() not in refused]
     with scope(partner=email.partner):
         email.esp_message_id = message_id[:200]
         email.sent_at = timezone.now()
@@ -277,11 +282,11 @@ def _record_accepted(email: OutboundEmail, message: EmailMultiAlternatives) -> N
             _timeline_sent(email, accepted)
         elif email.invoice_id and not accepted:
             _timeline(email, f"Not sent: {email.last_error}")
-    if refused:
-        from reminders.tracking import address_suppress
+        if refused:
+            from reminders.tracking import address_suppress
 
-        for address in refused:
-            address_suppress(email=email, address=address, reason="Refused by the email provider")
+            for address in refused:
+                address_suppress(email=email, address=address, reason="Refused by the email provider")
 
 
 def _record_failure(email: OutboundEmail, error: Exception) -> int | None:

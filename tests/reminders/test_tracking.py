@@ -292,3 +292,34 @@ def test_a_malformed_webhook_is_logged_and_rejected(client, sent_invoice):
         )
     assert response.status_code == 400
     assert the_email(sent_invoice).status == EmailStatus.SENT
+
+
+def test_postmark_refusing_an_inactive_address_fails_the_email_without_retrying(
+    partner, django_capture_on_commit_callbacks
+):
+    customer = customer_for(partner, email="ap@acme.example")
+    inactive = postmark_answer("", message_id="", status=422, error_code=406)
+    inactive._content = json.dumps(
+        {
+            "ErrorCode": 406,
+            "Message": "You tried to send to a recipient that has been marked as inactive.\n"
+            "Found inactive addresses: ap@acme.example.\n"
+            "Inactive recipients are ones that have generated a hard bounce or a spam complaint. ",
+        }
+    ).encode()
+    with (
+        postmark(),
+        mock.patch(
+            "requests.Session.request", side_effect=[inactive, postmark_answer("billing@northwind.example")]
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        invoice = make_invoice(partner, customer=customer, due_in_days=10)
+    email = the_email(invoice)
+    assert email.status == EmailStatus.FAILED
+    assert email.tries == 1
+    assert email.last_error == "Refused by the email provider: ap@acme.example"
+    assert timeline(invoice) == ["email: Not sent: Refused by the email provider: ap@acme.example"]
+    with scope(partner=partner):
+        assert SuppressedAddress.objects.get().address == "ap@acme.example"
+        assert OutboundEmail.objects.get(kind=NotificationKind.PARTNER_BOUNCE).status == EmailStatus.SENT
