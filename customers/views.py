@@ -131,7 +131,10 @@ def payment_method_add(request, customer_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             method = payment_services.payment_method_add(
-                customer=customer, details=form.details(), make_default=form.cleaned_data["make_default"]
+                customer=customer,
+                details=form.details(),
+                make_default=form.cleaned_data["make_default"],
+                actor=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -148,7 +151,7 @@ def payment_method_set_default(request, customer_id: int, payment_method_id: int
     customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
     method = payment_selectors.payment_method_get(customer=customer, payment_method_id=payment_method_id)
     try:
-        payment_services.payment_method_set_default(method=method)
+        payment_services.payment_method_set_default(method=method, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -162,7 +165,7 @@ def payment_method_remove(request, customer_id: int, payment_method_id: int):
     customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
     method = payment_selectors.payment_method_get(customer=customer, payment_method_id=payment_method_id)
     had_autopay = customer.autopay
-    payment_services.payment_method_remove(method=method)
+    payment_services.payment_method_remove(method=method, actor=request.user)
     customer.refresh_from_db(fields=["autopay"])
     note = (
         " Auto-Pay is off: there is no payment method left to charge."
@@ -179,7 +182,7 @@ def customer_autopay(request, customer_id: int):
     customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
     enabled = request.POST.get("enabled") == "1"
     try:
-        payment_services.customer_set_autopay(customer=customer, enabled=enabled)
+        payment_services.customer_set_autopay(customer=customer, enabled=enabled, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -56,7 +56,7 @@ GROUPS = {
         "Credit notes and customer credit",
         [EventKind.CREDIT_NOTE, EventKind.CREDIT_APPLIED, EventKind.CREDIT_ADDED],
     ),
-    "settings": ("Settings and team", list(AuditKind)),
+    "settings": ("Settings, team and payment methods", list(AuditKind)),
     "other": ("Other", []),
 }
 SYSTEM, CUSTOMER = "system", "customer"
@@ -120,11 +120,11 @@ def _invoice_side(partner: Partner, filters: ActivityFilters) -> QuerySet | None
 def _audit_side(partner: Partner, filters: ActivityFilters) -> QuerySet | None:
     if filters.group and filters.group != "settings":
         return None
-    if filters.person == CUSTOMER:
-        return None
     events = AuditEvent.objects.filter(partner=partner)
     if filters.person == SYSTEM:
-        events = events.filter(actor__isnull=True)
+        events = events.filter(actor__isnull=True).exclude(actor_label="Customer")
+    elif filters.person == CUSTOMER:
+        events = events.filter(actor__isnull=True, actor_label="Customer")
     elif filters.person:
         events = events.filter(actor_id=int(filters.person))
     return events.values(

@@ -283,13 +283,18 @@ class Invitation(models.Model):
 
 
 class AuditKind(models.TextChoices):
-    """Changes to how a business is set up; what happens to invoices is in invoicing.InvoiceEvent."""
+    """Changes to how a business is set up, and to what its customers are charged with; what happens to
+    invoices is in invoicing.InvoiceEvent."""
 
     SETTINGS_CHANGED = "settings_changed", "Business details changed"
     INVOICING_SETTINGS_CHANGED = "invoicing_settings_changed", "Invoice settings changed"
     MEMBER_INVITED = "member_invited", "Person invited"
     MEMBER_ROLE_CHANGED = "member_role_changed", "Role changed"
     MEMBER_REMOVED = "member_removed", "Person removed"
+    PAYMENT_METHOD_ADDED = "payment_method_added", "Payment method added"
+    PAYMENT_METHOD_REMOVED = "payment_method_removed", "Payment method removed"
+    DEFAULT_METHOD_CHANGED = "default_method_changed", "Default payment method changed"
+    AUTOPAY_CHANGED = "autopay_changed", "Auto-Pay changed"
 
 
 class AuditEvent(models.Model):

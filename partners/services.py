@@ -25,7 +25,13 @@ LOGO_MAX_PIXELS = 4000 * 4000
 
 
 def audit_record(
-    *, partner: Partner, kind: AuditKind, actor: User | None, message: str = "", changes: dict | None = None
+    *,
+    partner: Partner,
+    kind: AuditKind,
+    actor: User | None,
+    message: str = "",
+    changes: dict | None = None,
+    actor_label: str = "System",
 ) -> AuditEvent:
     """Append a line to the partner's activity log (settings and team). Called in the same transaction
     as the change it describes, so a change that rolls back leaves no line and a kept one always has one."""
@@ -33,7 +39,7 @@ def audit_record(
         partner=partner,
         kind=kind,
         actor=actor,
-        actor_label="" if actor else "System",
+        actor_label="" if actor else actor_label,
         message=message[:500],
         changes=changes or {},
     )

@@ -14,7 +14,8 @@ from customers.models import Customer
 from invoicing import money
 from invoicing.models import ISSUED_STATUSES, Invoice
 from invoicing.services import invoice_apply_refund, invoice_lock
-from partners.models import User
+from partners.models import AuditKind, User
+from partners.services import audit_record
 from payments.collection import attempt_record, live_attempt_error, receive_money
 from payments.gateways import get_gateway
 from payments.gateways.base import (
@@ -41,9 +42,25 @@ logger = logging.getLogger(__name__)
 # Payment methods -------------------------------------------------------------------------------------
 
 
+def _audit(customer: Customer, kind: AuditKind, actor: User | None, message: str) -> None:
+    """The activity log line of a change to what a customer is charged with. Without a user, the customer
+    did it on the pay portal."""
+    audit_record(
+        partner=customer.partner,
+        kind=kind,
+        actor=actor,
+        actor_label="Customer",
+        message=f"{customer.display_name}: {message}",
+    )
+
+
 @transaction.atomic
 def payment_method_add(
-    *, customer: Customer, details: CardDetails | BankAccountDetails, make_default: bool
+    *,
+    customer: Customer,
+    details: CardDetails | BankAccountDetails,
+    make_default: bool,
+    actor: User | None = None,
 ) -> PaymentMethod:
     """Save a card or bank account through the gateway; only its token and display details are kept."""
     gateway = get_gateway()
@@ -58,7 +75,7 @@ def payment_method_add(
     has_default = PaymentMethod.objects.filter(customer=customer, removed_at=None, is_default=True).exists()
     if make_default and has_default:
         PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
-    return PaymentMethod.objects.create(
+    method = PaymentMethod.objects.create(
         partner_id=customer.partner_id,
         customer=customer,
         kind=saved.kind.value,
@@ -71,21 +88,29 @@ def payment_method_add(
         gateway_token=saved.token,
         is_default=make_default or not has_default,
     )
+    _audit(
+        customer,
+        AuditKind.PAYMENT_METHOD_ADDED,
+        actor,
+        f"{method}{' (default)' if method.is_default else ''}",
+    )
+    return method
 
 
 @transaction.atomic
-def payment_method_set_default(*, method: PaymentMethod) -> PaymentMethod:
-    Customer.objects.select_for_update().filter(pk=method.customer_id).first()
+def payment_method_set_default(*, method: PaymentMethod, actor: User | None = None) -> PaymentMethod:
+    customer = Customer.objects.select_for_update().filter(pk=method.customer_id).first()
     if method.removed_at is not None:
         raise ValidationError("This payment method was removed.")
     PaymentMethod.objects.filter(customer_id=method.customer_id, is_default=True).update(is_default=False)
     method.is_default = True
     method.save(update_fields=["is_default"])
+    _audit(customer, AuditKind.DEFAULT_METHOD_CHANGED, actor, f"{method} is the default")
     return method
 
 
 @transaction.atomic
-def payment_method_remove(*, method: PaymentMethod) -> PaymentMethod:
+def payment_method_remove(*, method: PaymentMethod, actor: User | None = None) -> PaymentMethod:
     """Forget a method (kept for the history of past payments). The newest other one becomes default;
     with none left, Auto-Pay turns off, since there is nothing to charge."""
     customer = Customer.objects.select_for_update().get(pk=method.customer_id)
@@ -101,21 +126,26 @@ def payment_method_remove(*, method: PaymentMethod) -> PaymentMethod:
     if was_default and (successor := remaining.first()):
         successor.is_default = True
         successor.save(update_fields=["is_default"])
-    if not remaining.exists() and customer.autopay:
+    autopay_off = not remaining.exists() and customer.autopay
+    if autopay_off:
         customer.autopay = False
         customer.save(update_fields=["autopay", "updated_at"])
+    note = "; Auto-Pay turned off, no method left" if autopay_off else ""
+    _audit(customer, AuditKind.PAYMENT_METHOD_REMOVED, actor, f"{method}{note}")
     return method
 
 
 @transaction.atomic
-def customer_set_autopay(*, customer: Customer, enabled: bool) -> Customer:
+def customer_set_autopay(*, customer: Customer, enabled: bool, actor: User | None = None) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if enabled and not PaymentMethod.objects.filter(customer=customer, removed_at=None).exists():
         raise ValidationError(
             "Add a payment method first: Auto-Pay charges the default one on each due date."
         )
-    customer.autopay = enabled
-    customer.save(update_fields=["autopay", "updated_at"])
+    if customer.autopay != enabled:
+        customer.autopay = enabled
+        customer.save(update_fields=["autopay", "updated_at"])
+        _audit(customer, AuditKind.AUTOPAY_CHANGED, actor, "Auto-Pay on" if enabled else "Auto-Pay off")
     return customer
 
 

@@ -202,3 +202,21 @@ def test_another_partners_activity_never_shows(partner, owner_client, other_part
     assert "Contoso Secret" not in body
     assert rows(owner_client) == []
     assert rows(owner_client, person=str(other_owner.pk)) == []  # not a choice here: the filter is ignored
+
+
+def test_changes_to_what_a_customer_is_charged_with_are_logged(owner_client, partner, unscoped):
+    customer = customer_for(partner, name="Ada")
+    method = card_for(customer)  # as the customer does on the pay portal: no user
+    assert (
+        owner_client.post(reverse("customer_autopay", args=[customer.pk]), {"enabled": "1"}).status_code
+        == 302
+    )
+    owner_client.post(reverse("payment_method_remove", args=[customer.pk, method.pk]))
+    log = [(row["what"], row["who"], row["details"]) for row in rows(owner_client, group="settings")]
+    owner = partner.memberships.get().user.get_full_name()
+    assert log == [
+        ("Payment method removed", owner, "Ada: Visa •••• 4242; Auto-Pay turned off, no method left"),
+        ("Auto-Pay changed", owner, "Ada: Auto-Pay on"),
+        ("Payment method added", "Customer", "Ada: Visa •••• 4242 (default)"),
+    ]
+    assert [row["what"] for row in rows(owner_client, person="customer")] == ["Payment method added"]
