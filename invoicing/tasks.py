@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from invoicing.recurring import recurring_issue_due
+from invoicing.jobs import recurring_issue_due
 
 
 @shared_task

@@ -83,7 +83,7 @@ def test_add_a_recurring_payment_see_the_preview_run_the_job_and_see_the_first_i
 
     issued.get_by_role("link", name="INV-0001").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Invoice INV-0001")
-    expect(page.get_by_text("period of")).to_be_visible()
+    expect(page.get_by_text("Issued by a recurring payment for the period of")).to_be_visible()
     with scopes_disabled():
         invoice = Invoice.objects.get()
     assert invoice.due_date == today + datetime.timedelta(days=10)

@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django_scopes import scope, scopes_disabled
 
 from customers.models import Customer
-from invoicing import recurring
+from invoicing import jobs, recurring
+from invoicing.jobs import recurring_issue_due
 from invoicing.models import (
     EventKind,
     Invoice,
@@ -25,7 +26,7 @@ from invoicing.models import (
     RecurringSchedule,
     RecurringStatus,
 )
-from invoicing.recurring import Cadence, recurring_issue_due
+from invoicing.recurring import Cadence
 from invoicing.selectors import InvoiceFilters, invoice_filtered
 from invoicing.services import LineInput
 from tests.factories import PartnerFactory
@@ -255,7 +256,7 @@ def test_a_crash_while_issuing_leaves_neither_an_invoice_nor_a_run_and_the_next_
             raise RuntimeError("worker died")
 
         with monkeypatch.context() as patch:
-            patch.setattr(recurring.RecurringRun.objects, "create", crash)
+            patch.setattr(jobs.RecurringRun.objects, "create", crash)
             assert recurring_issue_due() == {"failed": 1}
         with scopes_disabled():
             assert Invoice.objects.count() == 0

@@ -9,8 +9,8 @@ import time_machine
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from invoicing.jobs import recurring_issue_due
 from invoicing.models import RecurringSchedule, RecurringStatus
-from invoicing.recurring import recurring_issue_due
 from payments.services import customer_set_autopay
 from tests.factories.invoicing import customer_for
 from tests.factories.payments import card_for

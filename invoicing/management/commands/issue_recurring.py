@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from invoicing.recurring import recurring_issue_due
+from invoicing.jobs import recurring_issue_due
 
 
 class Command(BaseCommand):
