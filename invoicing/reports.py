@@ -13,7 +13,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, Q, Sum, Value, When
 from django.db.models.functions import TruncWeek
 
 from invoicing.models import Invoice, InvoiceStatus
@@ -118,23 +118,27 @@ def _open_invoices(partner: Partner):
     return Invoice.objects.filter(partner=partner, status=InvoiceStatus.OPEN)
 
 
-def _bucket_key(days_overdue: int) -> str:
-    for key, _, fewest, most in BUCKETS:
-        if (fewest is None or days_overdue >= fewest) and (most is None or days_overdue <= most):
-            return key
-    raise AssertionError("BUCKETS cover every number of days")
+def _span(today: datetime.date) -> Case:
+    """Which aging bucket an open invoice is in, by its due date; "current" split in two at the end of
+    "due in the next 7 days"."""
+    last_soon_day = today + datetime.timedelta(days=DUE_SOON_DAYS - 1)
+    whens = [
+        When(due_date__gt=last_soon_day, then=Value("current")),
+        When(due_date__gte=today, then=Value("due_soon")),
+    ]
+    for key, _, _, most in BUCKETS[1:-1]:
+        whens.append(When(due_date__gte=today - datetime.timedelta(days=most), then=Value(key)))
+    return Case(*whens, default=Value(BUCKETS[-1][0]))
 
 
 def _open_totals(partner: Partner, today: datetime.date) -> dict[str, dict[str, list[int]]]:
-    """Per currency, {figure or aging bucket: [amount, count]} over the open invoices.
-
-    PostgreSQL sums per due date while it reads the covering index in order (no sort, two sums per
-    row); the per-day rows, a few hundred, are then put in their buckets here. That costs far less than
-    evaluating every bucket's condition on each of 60,000 open invoices (about half the time measured)."""
+    """Per currency, {figure or aging bucket: [amount, count]} over the open invoices, in one
+    index-only pass that groups by (currency, bucket): a few rows, whatever the number of invoices."""
     attention = Q(collection_failed_at__isnull=False)
     rows = (
         _open_invoices(partner)
-        .values("currency", "due_date")
+        .annotate(span=_span(today))
+        .values("currency", "span")
         .annotate(
             amount=Sum("amount_due"),
             count=Count("due_date"),
@@ -143,16 +147,15 @@ def _open_totals(partner: Partner, today: datetime.date) -> dict[str, dict[str, 
         )
         .order_by()
     )
-    last_soon_day = today + datetime.timedelta(days=DUE_SOON_DAYS - 1)
     totals: dict[str, dict[str, list[int]]] = {}
     for row in rows:
         sums = totals.setdefault(row["currency"], defaultdict(lambda: [0, 0]))
-        days_overdue = (today - row["due_date"]).days
-        keys = ["outstanding", _bucket_key(days_overdue)]
-        if days_overdue > 0:
+        span = row["span"]
+        keys = ["outstanding", span]
+        if span == "due_soon":
+            keys.append("current")
+        elif span != "current":
             keys.append("overdue")
-        elif row["due_date"] <= last_soon_day:
-            keys.append("due_soon")
         for key in keys:
             sums[key][0] += row["amount"]
             sums[key][1] += row["count"]
