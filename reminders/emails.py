@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from invoicing import money
-from invoicing.models import Invoice
+from invoicing.models import Invoice, PaymentOption
 from partners.models import Partner
 from reminders.models import NotificationKind, NotificationSettings
 
@@ -86,6 +86,7 @@ def draw_invoice(
         "total": money.format_money(invoice.total, invoice.currency),
         "link": link,
         "auto_charge_on": _auto_charge_day(invoice),
+        "charging_now": kind == NotificationKind.INVOICE and _charged_at_issue(invoice),
     }
     drawn = Drawn(
         subject=invoice_subject(invoice=invoice, kind=kind, offset_days=offset_days, level=level),
@@ -96,6 +97,15 @@ def draw_invoice(
         drawn.attachments.append((f"{invoice.number}.pdf", pdf(), "application/pdf"))
         context["pdf_attached"] = True
     return drawn
+
+
+def _charged_at_issue(invoice: Invoice) -> bool:
+    """Charge now and Charge method on file charge as the invoice is issued: its email says so, so the
+    customer doesn't pay by hand what their card is paying."""
+    return (
+        invoice.payment_option in (PaymentOption.CHARGE_NOW, PaymentOption.CHARGE_METHOD_ON_FILE)
+        and invoice.collection_failed_at is None
+    )
 
 
 def _auto_charge_day(invoice: Invoice) -> datetime.date | None:

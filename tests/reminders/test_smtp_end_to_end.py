@@ -135,3 +135,22 @@ def test_an_smtp_server_that_refuses_leaves_the_email_retrying_not_sent(
         assert not invoice.events.filter(kind=EventKind.SENT).exists()
     body = owner_client.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
     assert "Send failed, retrying" in body
+
+
+def test_an_invoice_charged_at_issue_says_so_instead_of_asking_for_payment(
+    partner, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from invoicing.models import PaymentOption
+    from tests.factories.payments import card_for
+
+    with scope(partner=partner):
+        NotificationSettings.objects.filter(partner=partner).update(email_on_creation=True)
+    customer = customer_for(partner, email="ap@acme.example")
+    card_for(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = make_invoice(partner, customer=customer, payment_option=PaymentOption.CHARGE_NOW)
+    [email] = [m for m in mail.outbox if m.subject.startswith(f"Invoice {invoice.number}")]
+    assert "Your saved payment method is being charged for this invoice" in email.body
+    assert "View and pay" not in email.body
