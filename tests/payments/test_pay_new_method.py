@@ -5,15 +5,17 @@ import datetime
 import logging
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from customers.models import Customer
 from invoicing.models import InvoiceStatus
+from payments.collection import charge_invoice
 from payments.gateways import get_gateway
 from payments.gateways.sandbox.models import SandboxCharge
-from payments.models import PaymentAttempt, PaymentMethod
+from payments.models import AttemptTrigger, PaymentAttempt, PaymentMethod
 from payments.services import webhook_receive
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import DECLINED_CARD, GOOD_ACCOUNT, GOOD_CARD, card_for
@@ -75,6 +77,10 @@ def test_a_new_card_pays_in_one_submit_and_is_not_kept_unless_asked(invoice, cus
     with scopes_disabled():
         assert PaymentAttempt.objects.get(invoice=invoice).payment_method == one_off
     assert GOOD_CARD not in caplog.text
+    # And it can't be charged again, by anyone: the partner's Charge refuses it.
+    later = make_invoice(invoice.partner, customer=customer, lines=LINES)
+    with scope(partner=invoice.partner), pytest.raises(ValidationError, match="saved payment methods"):
+        charge_invoice(invoice=later, method=one_off, trigger=AttemptTrigger.MANUAL, actor=None)
 
 
 @pytest.mark.django_db(transaction=True)
