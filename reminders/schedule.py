@@ -97,6 +97,7 @@ def _plan_one(
     now: datetime.datetime,
     prefs: NotificationSettings,
     key: str = "",
+    params: dict | None = None,
 ) -> Notification | None:
     """Insert one notification (None if it exists: exactly once), and send it now if it is time."""
     try:
@@ -107,7 +108,7 @@ def _plan_one(
     except IntegrityError:
         return None
     if send_at <= now:
-        _dispatch(notification, now=now, prefs=prefs)
+        _dispatch(notification, now=now, prefs=prefs, params=params)
     return notification
 
 
@@ -123,8 +124,9 @@ def payment_receipt_plan(*, invoice: Invoice, payment_id: int) -> None:
     now = timezone.now()
     automatic = payment.attempt is not None and payment.attempt.trigger in AUTOMATIC_TRIGGERS
     send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if automatic else now
+    key, params = f"payment:{payment_id}", _payment_params(payment)
     _plan_one(
-        invoice, NotificationKind.RECEIPT, send_at=send_at, now=now, prefs=prefs, key=f"payment:{payment_id}"
+        invoice, NotificationKind.RECEIPT, send_at=send_at, now=now, prefs=prefs, key=key, params=params
     )
 
 
@@ -183,7 +185,13 @@ def notifications_send_due(*, now: datetime.datetime | None = None, batch: int =
         decided += len(rows)
 
 
-def _dispatch(notification: Notification, *, now: datetime.datetime, prefs: NotificationSettings) -> None:
+def _dispatch(
+    notification: Notification,
+    *,
+    now: datetime.datetime,
+    prefs: NotificationSettings,
+    params: dict | None = None,
+) -> None:
     """Send the notification (queue its email) or record why not. The caller holds its row."""
     invoice = notification.invoice
     reason = _skip_reason(notification, now=now, prefs=prefs)
@@ -205,7 +213,7 @@ def _dispatch(notification: Notification, *, now: datetime.datetime, prefs: Noti
         to=to,
         cc=cc,
         notification=notification,
-        params=_params(notification),
+        params=_params(notification) if params is None else params,
     )
 
 
@@ -252,9 +260,7 @@ def _params(notification: Notification) -> dict:
 
     what, _, pk = notification.key.partition(":")
     if what == "payment":
-        payment = Payment.objects.select_related("attempt").get(pk=pk)
-        label = payment.attempt.method_label if payment.attempt else payment.get_method_display()
-        return {"amount": payment.amount, "method_label": label, "paid_on": payment.received_on.isoformat()}
+        return _payment_params(Payment.objects.select_related("attempt").get(pk=pk))
     if what == "attempt":
         attempt = PaymentAttempt.objects.get(pk=pk)
         return {"method_label": attempt.method_label, "reason": attempt.failure_message}
@@ -280,3 +286,8 @@ def partner_replan(*, partner: Partner) -> int:
         ).delete()
         _plan_reminders(invoices, prefs=prefs, now=now)
     return len(invoices)
+
+
+def _payment_params(payment) -> dict:
+    label = payment.attempt.method_label if payment.attempt else payment.get_method_display()
+    return {"amount": payment.amount, "method_label": label, "paid_on": payment.received_on.isoformat()}

@@ -29,8 +29,14 @@ def notification_settings(*, partner: Partner) -> NotificationSettings:
     return found or NotificationSettings(partner=partner)
 
 
-def address_suppressed(*, partner: Partner, address: str) -> bool:
-    return SuppressedAddress.objects.filter(partner=partner, address__iexact=address.strip()).exists()
+def addresses_suppressed(*, partner: Partner, addresses: list[str]) -> set[str]:
+    """Which of `addresses` (lowercased) automatic emails are paused for; one query."""
+    wanted = {address.strip().lower() for address in addresses}
+    return set(
+        SuppressedAddress.objects.filter(partner=partner, address__in=wanted).values_list(
+            "address", flat=True
+        )
+    )
 
 
 def suppressed_addresses(*, partner: Partner) -> QuerySet[SuppressedAddress]:

@@ -32,7 +32,7 @@ from reminders.models import (
     NotificationStatus,
     OutboundEmail,
 )
-from reminders.selectors import address_suppressed, alert_recipients, notification_settings
+from reminders.selectors import addresses_suppressed, alert_recipients, notification_settings
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +108,10 @@ def email_queue(
 def customer_recipients(invoice: Invoice) -> tuple[list[str], list[str]]:
     """(to, cc) for an email to the invoice's customer, without addresses that bounced."""
     customer = invoice.customer
-    to = [customer.email] if not address_suppressed(partner=invoice.partner, address=customer.email) else []
-    cc = [
-        address
-        for address in dict.fromkeys(customer.cc_emails)
-        if address.lower() != customer.email.lower()
-        and not address_suppressed(partner=invoice.partner, address=address)
-    ]
-    return (to, cc) if to else (cc[:1], cc[1:])
+    addresses = list({address.lower(): address for address in [customer.email, *customer.cc_emails]}.values())
+    paused = addresses_suppressed(partner=invoice.partner, addresses=addresses)
+    live = [address for address in addresses if address.lower() not in paused]
+    return live[:1], live[1:]
 
 
 def invoice_send(*, invoice: Invoice, actor: User | None) -> OutboundEmail:
