@@ -1,9 +1,9 @@
 """Reads for the dashboard and the reports: what is owed, what is late, what came in.
 
-Every figure is defined once, as the invoice list's filters (`figure_filters`), and computed in one pass
-of conditional aggregates over a partial covering index (`invoice_open_by_currency`,
-`invoice_paid_by_date`), so it stays fast for a partner with 400,000 invoices and links to exactly the
-invoices it adds up. "Today" is the partner's today.
+Every figure is defined once, as the invoice list's filters (`figure_filters`), so it links to exactly
+the invoices it adds up; it is computed in one index-only pass over a partial covering index
+(`invoice_open_by_currency`, `invoice_paid_by_date`) that returns a few grouped rows, so it stays fast for
+a partner with 400,000 invoices. "Today" is the partner's today.
 
 Uncollectible invoices are left out of outstanding, overdue and aging: the partner wrote them off, so they
 are no longer chased (the customer page still counts them as owed).
@@ -48,9 +48,8 @@ class Figure:
 @dataclass
 class CurrencySummary:
     currency: str
-    figures: dict[str, Figure] = field(
-        default_factory=dict
-    )  # outstanding, overdue, due_soon, paid, attention
+    # outstanding, overdue, due_soon, paid, attention
+    figures: dict[str, Figure] = field(default_factory=dict)
     aging: list[tuple[str, str, Figure]] = field(default_factory=list)  # (key, label, figure) per bucket
 
     @property
