@@ -27,6 +27,7 @@ from invoicing.views.invoices import (
 from partners.permissions import partner_view
 
 PAGE_SIZE = 50
+RUNS_SHOWN = 100  # the latest periods on a schedule's page (a weekly one makes 52 a year)
 FIELD_FOR_SERVICE_ERROR = {"customer": "customer_query", "amount": "amount"}
 
 
@@ -206,12 +207,14 @@ def recurring_preview(request):
 @partner_view()
 def recurring_detail(request, schedule_id: int):
     schedule = selectors.recurring_get(partner=request.partner, schedule_id=schedule_id)
+    runs = list(selectors.recurring_runs(schedule=schedule)[: RUNS_SHOWN + 1])
     context = {
         "schedule": schedule,
         "cadence": recurring.cadence_label(schedule),
         "totals": selectors.recurring_totals(schedule),
         "upcoming": recurring.upcoming_dates(schedule),
-        "runs": selectors.recurring_runs(schedule=schedule),
+        "runs": runs[:RUNS_SHOWN],
+        "more_runs": len(runs) > RUNS_SHOWN,
         "method_warning": selectors.recurring_method_warning(schedule),
         "today": request.partner.today(),
         "editable": schedule.status in recurring.EDITABLE_STATUSES,

@@ -11,7 +11,9 @@ from django_scopes import scope, scopes_disabled
 
 from invoicing.jobs import recurring_issue_due
 from invoicing.models import RecurringSchedule, RecurringStatus
+from partners.models import Role
 from payments.services import customer_set_autopay
+from tests.conftest import client_for, member_of
 from tests.factories.invoicing import customer_for
 from tests.factories.payments import card_for
 from tests.factories.recurring import make_schedule
@@ -201,3 +203,14 @@ def test_the_needs_attention_tab_lists_schedules_the_job_paused(owner_client, pa
     page = owner_client.get(reverse("recurring_list"), {"tab": "attention"}).content.decode()
     assert reverse("recurring_detail", args=[blocked.pk]) in page
     assert reverse("recurring_detail", args=[fine.pk]) not in page
+
+
+def test_read_only_members_see_the_schedule_without_its_buttons(partner):
+    schedule = make_schedule(partner, start_date=datetime.date(2026, 2, 1))
+    reader = client_for(member_of(partner, Role.READ_ONLY).user)
+    page = reader.get(reverse("recurring_detail", args=[schedule.pk])).content.decode()
+    assert "Next invoices" in page
+    assert "Pause" not in page
+    assert reverse("recurring_edit", args=[schedule.pk]) not in page
+    assert "Add recurring payment" not in reader.get(reverse("recurring_list")).content.decode()
+    assert reader.post(reverse("recurring_pause", args=[schedule.pk])).status_code == 403
