@@ -160,6 +160,11 @@ def _form_page(request, schedule: RecurringSchedule | None):
     if schedule is None and data is not None and action != "save":
         _follow_default_option(request, data)  # "Search", "Change customer", "Add line" re-render the page
     form = RecurringForm(data, partner=request.partner, initial=_initial(request, schedule))
+    if schedule is not None:
+        form.fields["start_date"].label = "Next invoice on"
+        form.fields[
+            "start_date"
+        ].help_text = "Changing it, the frequency or the day restarts the schedule there."
     if action == "save":
         if form.is_valid():
             saved = _save(request, form, schedule)

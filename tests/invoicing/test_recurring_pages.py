@@ -214,3 +214,21 @@ def test_read_only_members_see_the_schedule_without_its_buttons(partner):
     assert reverse("recurring_edit", args=[schedule.pk]) not in page
     assert "Add recurring payment" not in reader.get(reverse("recurring_list")).content.decode()
     assert reader.post(reverse("recurring_pause", args=[schedule.pk])).status_code == 403
+
+
+def test_the_catch_up_window_is_a_setting(owner_client, partner):
+    data = {
+        "payment_terms_days": "30",
+        "invoice_number_prefix": "INV-",
+        "invoice_number_padding": "4",
+        "credit_note_prefix": "CN-",
+        "next_number": "1",
+        "recurring_catch_up_days": "7",
+    }
+    assert owner_client.post(reverse("settings_invoicing"), data).status_code == 302
+    partner.refresh_from_db()
+    assert partner.recurring_catch_up_days == 7
+    response = owner_client.post(reverse("settings_invoicing"), {**data, "recurring_catch_up_days": "400"})
+    assert "less than or equal to 365" in response.content.decode()
+    partner.refresh_from_db()
+    assert partner.recurring_catch_up_days == 7
