@@ -96,6 +96,16 @@ def _grouped_kinds() -> list[str]:
     return [kind for _, kinds in GROUPS.values() for kind in kinds]
 
 
+def _by_person(events: QuerySet, person: str) -> QuerySet:
+    """A team member's lines (by user id), the customers' (pay portal) or the rest done by no one
+    (jobs, automatic charges)."""
+    if person == SYSTEM:
+        return events.filter(actor__isnull=True).exclude(actor_label="Customer")
+    if person == CUSTOMER:
+        return events.filter(actor__isnull=True, actor_label="Customer")
+    return events.filter(actor_id=int(person)) if person else events
+
+
 def _invoice_side(partner: Partner, filters: ActivityFilters) -> QuerySet | None:
     events = InvoiceEvent.objects.filter(partner=partner).exclude(kind__in=NOT_LOGGED)
     if filters.group == "settings":
@@ -104,13 +114,7 @@ def _invoice_side(partner: Partner, filters: ActivityFilters) -> QuerySet | None
         events = events.exclude(kind__in=_grouped_kinds())
     elif filters.group in GROUPS:
         events = events.filter(kind__in=GROUPS[filters.group][1])
-    if filters.person == SYSTEM:
-        events = events.filter(actor__isnull=True).exclude(actor_label="Customer")
-    elif filters.person == CUSTOMER:
-        events = events.filter(actor__isnull=True, actor_label="Customer")
-    elif filters.person:
-        events = events.filter(actor_id=int(filters.person))
-    return events.values(
+    return _by_person(events, filters.person).values(
         "id", "created_at", "kind", "message", "actor_id", "actor_label", "invoice_id",
         source=Value(INVOICE_SOURCE, output_field=IntegerField()),
         invoice_number=F("invoice__number"),
@@ -121,13 +125,7 @@ def _audit_side(partner: Partner, filters: ActivityFilters) -> QuerySet | None:
     if filters.group and filters.group != "settings":
         return None
     events = AuditEvent.objects.filter(partner=partner)
-    if filters.person == SYSTEM:
-        events = events.filter(actor__isnull=True).exclude(actor_label="Customer")
-    elif filters.person == CUSTOMER:
-        events = events.filter(actor__isnull=True, actor_label="Customer")
-    elif filters.person:
-        events = events.filter(actor_id=int(filters.person))
-    return events.values(
+    return _by_person(events, filters.person).values(
         "id", "created_at", "kind", "message", "actor_id", "actor_label",
         invoice_id=Value(None, output_field=IntegerField()),
         source=Value(AUDIT_SOURCE, output_field=IntegerField()),
