@@ -14,6 +14,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 
 from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -116,8 +117,6 @@ def customer_recipients(invoice: Invoice) -> tuple[list[str], list[str]]:
 
 def invoice_send(*, invoice: Invoice, actor: User | None) -> OutboundEmail:
     """The partner's "Send": the invoice to the customer and their CC contacts, with its pay link."""
-    from django.core.exceptions import ValidationError
-
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't be sent.")
     to, cc = customer_recipients(invoice)
