@@ -187,11 +187,8 @@ class CreditNoteForm(AmountForm):
     reason = forms.CharField(max_length=500)
 
 
-class RetryDaysField(forms.CharField):
-    """Days after the first failed automatic charge to try again, typed as "3, 7, 14"."""
-
-    MAX_RETRIES = 10
-    MAX_DAY = 60
+class DayListField(forms.CharField):
+    """Whole numbers of days typed as "3, 7, 14" (commas or spaces), shown back the same way."""
 
     def prepare_value(self, value):
         if isinstance(value, list | tuple):
@@ -200,10 +197,20 @@ class RetryDaysField(forms.CharField):
 
     def clean(self, value) -> list[int]:
         text = (super().clean(value) or "").strip()
-        parts = [part.strip() for part in re.split(r"[,\s]+", text) if part.strip()]
+        parts = [part for part in re.split(r"[,\s]+", text) if part]
         if not all(part.isascii() and part.isdigit() for part in parts):
             raise ValidationError("Enter whole numbers of days separated by commas, like 3, 7, 14.")
-        days = [int(part) for part in parts]
+        return [int(part) for part in parts]
+
+
+class RetryDaysField(DayListField):
+    """Days after the first failed automatic charge to try again, typed as "3, 7, 14"."""
+
+    MAX_RETRIES = 10
+    MAX_DAY = 60
+
+    def clean(self, value) -> list[int]:
+        days = super().clean(value)
         if len(days) > self.MAX_RETRIES:
             raise ValidationError(f"Enter at most {self.MAX_RETRIES} retries.")
         if any(not 1 <= day <= self.MAX_DAY for day in days):

@@ -1,28 +1,18 @@
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 
+from invoicing.forms import DayListField
 from reminders.models import NotificationSettings
 
 
-class DaysField(forms.CharField):
-    """A few day counts typed as "7, 1" or "3 7 14"; stored sorted, without repeats."""
+class DaysField(DayListField):
+    """A few day counts, e.g. reminders 7 and 1 days before; stored sorted, without repeats."""
 
     MAX_DAYS = 6
     MAX_DAY = 90
 
-    def prepare_value(self, value):
-        if isinstance(value, list | tuple):
-            return ", ".join(str(day) for day in value)
-        return value
-
     def clean(self, value) -> list[int]:
-        text = (super().clean(value) or "").strip()
-        parts = [part for part in re.split(r"[,\s]+", text) if part]
-        if not all(part.isascii() and part.isdigit() for part in parts):
-            raise ValidationError("Enter whole numbers of days separated by commas, like 3, 7, 14.")
-        days = sorted({int(part) for part in parts})
+        days = sorted(set(super().clean(value)))
         if len(days) > self.MAX_DAYS:
             raise ValidationError(f"Enter at most {self.MAX_DAYS} days.")
         if any(not 1 <= day <= self.MAX_DAY for day in days):
