@@ -267,25 +267,32 @@ def _params(notification: Notification) -> dict:
     return {}
 
 
-def partner_replan(*, partner: Partner) -> int:
+def partner_replan(*, partner: Partner, chunk: int = 2000) -> int:
     """The partner changed their reminder settings: plan the open invoices' reminders again from now
-    on (sent and skipped ones stay as they are). Returns how many invoices were planned."""
+    on (sent and skipped ones stay as they are), in one transaction, reading the invoices in chunks so
+    a partner with many open invoices needs little memory. Returns how many invoices were planned."""
     prefs = notification_settings(partner=partner)
     now = timezone.now()
     longest = max([0, *prefs.days_after_due])
-    invoices = list(
-        Invoice.objects.filter(
-            partner=partner,
-            status=InvoiceStatus.OPEN,
-            due_date__gte=partner.today() - datetime.timedelta(days=longest),
-        ).select_related("partner")
-    )
+    invoices = Invoice.objects.filter(
+        partner=partner,
+        status=InvoiceStatus.OPEN,
+        due_date__gte=partner.today() - datetime.timedelta(days=longest),
+    ).only("pk", "partner_id", "due_date")
+    planned = 0
     with transaction.atomic():
         Notification.objects.filter(
             partner=partner, kind__in=REMINDER_KINDS, status=NotificationStatus.SCHEDULED
         ).delete()
-        _plan_reminders(invoices, prefs=prefs, now=now)
-    return len(invoices)
+        batch = []
+        for invoice in invoices.iterator(chunk_size=chunk):
+            invoice.partner = partner  # the zone for every invoice, without a join
+            batch.append(invoice)
+            if len(batch) == chunk:
+                _plan_reminders(batch, prefs=prefs, now=now)
+                planned, batch = planned + len(batch), []
+        _plan_reminders(batch, prefs=prefs, now=now)
+    return planned + len(batch)
 
 
 def _payment_params(payment) -> dict:

@@ -203,21 +203,22 @@ def test_email_payment_link_emails_the_invoice_even_when_creation_emails_are_off
 
 
 def test_changing_the_settings_replans_open_invoices(partner, django_capture_on_commit_callbacks):
-    invoice = issue(partner, django_capture_on_commit_callbacks)
+    invoices = [issue(partner, django_capture_on_commit_callbacks) for _ in range(3)]
     with scope(partner=partner):
         NotificationSettings.objects.create(
             partner=partner, days_before_due=[2], days_after_due=[5], send_hour=8
         )
         with time_machine.travel(datetime.datetime(2026, 3, 3, 12, 0, tzinfo=UTC), tick=False):
-            schedule.partner_replan(partner=partner)
-    reminders = {
-        key: n.send_at.astimezone(partner.zone) for key, n in plan(invoice).items() if key[0] != "invoice"
-    }
-    assert {key: (when.day, when.hour) for key, when in reminders.items()} == {
-        (NotificationKind.BEFORE_DUE, -2): (10, 8),
-        (NotificationKind.ON_DUE, 0): (12, 8),
-        (NotificationKind.OVERDUE, 5): (17, 8),
-    }
+            assert schedule.partner_replan(partner=partner, chunk=2) == 3  # read in two chunks
+    for invoice in invoices:
+        reminders = {
+            key: n.send_at.astimezone(partner.zone) for key, n in plan(invoice).items() if key[0] != "invoice"
+        }
+        assert {key: (when.day, when.hour) for key, when in reminders.items()} == {
+            (NotificationKind.BEFORE_DUE, -2): (10, 8),
+            (NotificationKind.ON_DUE, 0): (12, 8),
+            (NotificationKind.OVERDUE, 5): (17, 8),
+        }
 
 
 def test_receipt_of_an_automatic_charge_at_midnight_waits_for_the_sending_hour(partner):
