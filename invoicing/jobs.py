@@ -115,7 +115,7 @@ def _do_period(schedule: RecurringSchedule, *, today: datetime.date) -> str:
     else:
         try:
             with transaction.atomic():
-                _issue_invoice(schedule, period=period, today=today)
+                _issue_invoice(schedule, period=period)
         except ValidationError as error:
             # Nothing was written for the period: pause and tell the partner; resuming carries on.
             problem = f"The invoice for {period:%b %-d, %Y} was not issued: {' '.join(error.messages)}"
@@ -130,7 +130,7 @@ def _do_period(schedule: RecurringSchedule, *, today: datetime.date) -> str:
     return outcome
 
 
-def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date, today: datetime.date) -> Invoice:
+def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date) -> Invoice:
     """Create and finalize the period's invoice as "Create invoice" does, then record the run."""
     # The customer row first: finalizing ends by locking it (credit), and two runners invoicing the
     # same customer would otherwise each hold a key lock on it from their insert and deadlock.
@@ -146,8 +146,9 @@ def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date, today:
     ]
     data = InvoiceInput(
         customer=schedule.customer,
-        # A period invoiced late (after an outage) is never due in the past.
-        due_date=max(period + datetime.timedelta(days=schedule.days_until_due), today),
+        # A period invoiced late (after an outage) is never due in the past. Today as finalizing will
+        # see it (read now, not when the schedule was claimed, in case midnight passed meanwhile).
+        due_date=max(period + datetime.timedelta(days=schedule.days_until_due), schedule.partner.today()),
         currency=schedule.currency,
         lines=lines,
         payment_option=PaymentOption(schedule.payment_option),
@@ -158,7 +159,8 @@ def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date, today:
     invoice = invoice_create(
         partner=schedule.partner, data=data, created_by=None, finalize=True, method_required=False
     )
-    late = f", issued {today:%b %-d} after invoicing was down" if period < today else ""
+    issued = invoice.issue_date
+    late = f", issued {issued:%b %-d} after invoicing was down" if period < issued else ""
     invoice_event(
         invoice,
         EventKind.RECURRING,
