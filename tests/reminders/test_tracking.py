@@ -323,3 +323,51 @@ def test_postmark_refusing_an_inactive_address_fails_the_email_without_retrying(
     with scope(partner=partner):
         assert SuppressedAddress.objects.get().address == "ap@acme.example"
         assert OutboundEmail.objects.get(kind=NotificationKind.PARTNER_BOUNCE).status == EmailStatus.SENT
+
+
+def opened(received_at: str) -> dict:
+    return {
+        "RecordType": "Open",
+        "MessageStream": "outbound",
+        "FirstOpen": True,
+        "Client": {"Name": "Chrome 120", "Company": "Google", "Family": "Chrome"},
+        "OS": {"Name": "Windows 10", "Company": "Microsoft", "Family": "Windows"},
+        "Platform": "Desktop",
+        "UserAgent": "Mozilla/5.0",
+        "Geo": {"CountryISOCode": "US", "Country": "United States"},
+        "MessageID": POSTMARK_ID,
+        "Metadata": {},
+        "ReceivedAt": received_at,
+        "Tag": "invoice",
+        "Recipient": "ap@acme.example",
+    }
+
+
+def test_the_first_open_goes_on_the_timeline_later_ones_are_only_kept(client, sent_invoice):
+    assert post_webhook(client, opened("2026-03-02T10:05:00Z")).status_code == 200
+    assert post_webhook(client, opened("2026-03-03T08:00:00Z")).status_code == 200
+    email = the_email(sent_invoice)
+    assert email.opened_at == datetime.datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
+    with scopes_disabled():
+        assert email.events.count() == 2
+    assert timeline(sent_invoice)[1:] == ["email: Opened by ap@acme.example"]
+
+
+def test_a_spam_complaint_pauses_the_address(
+    client, partner, sent_invoice, django_capture_on_commit_callbacks
+):
+    complaint = hard_bounce("SpamComplaint") | {"RecordType": "SpamComplaint", "TypeCode": 512}
+    with (
+        postmark(),
+        mock.patch(
+            "requests.Session.request", return_value=postmark_answer("billing@northwind.example", "a-2")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert post_webhook(client, complaint).status_code == 200
+    assert the_email(sent_invoice).status == EmailStatus.COMPLAINED
+    assert timeline(sent_invoice)[1:] == [
+        "email: ap@acme.example marked it as spam: automatic emails to this address are paused"
+    ]
+    with scope(partner=partner):
+        assert bounced_recipients_count(partner=partner) == 1
