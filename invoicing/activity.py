@@ -23,8 +23,13 @@ from invoicing.selectors import day_start
 from partners.models import AuditEvent, AuditKind, Partner, User
 
 PAGE_SIZE = 50
-# "email" is the reminders app's line for an email sent; no money moves.
-NOT_LOGGED = [EventKind.SENT, EventKind.VIEWED, EventKind.PAY_LINK_REISSUED, EventKind.REMINDER_SENT, "email"]
+NOT_LOGGED = [
+    EventKind.SENT,
+    EventKind.VIEWED,
+    EventKind.PAY_LINK_REISSUED,
+    EventKind.REMINDER_SENT,
+    EventKind.EMAIL,
+]
 GROUPS = {
     "invoices": (
         "Invoices (created, issued, voided)",
@@ -36,7 +41,7 @@ GROUPS = {
             EventKind.VOIDED,
             EventKind.UNCOLLECTIBLE,
             EventKind.DUPLICATED,
-            "recurring",  # issued by a recurring payment
+            EventKind.RECURRING,
         ],
     ),
     "payments": (

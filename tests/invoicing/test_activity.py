@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from invoicing import activity
-from invoicing.models import PaymentOption
+from invoicing.models import EventKind, PaymentOption
 from invoicing.services import (
     InvoiceInput,
     LineInput,
@@ -21,7 +21,7 @@ from invoicing.services import (
     invoice_mark_uncollectible,
     invoice_void,
 )
-from partners.models import AuditEvent, Role
+from partners.models import AuditEvent, AuditKind, Role
 from payments.models import Payment, PaymentMethodType
 from payments.services import payment_record_offline, refund_create
 from tests.conftest import client_for, member_of
@@ -220,3 +220,11 @@ def test_changes_to_what_a_customer_is_charged_with_are_logged(owner_client, par
         ("Payment method added", "Customer", "Ada: Visa •••• 4242 (default)"),
     ]
     assert [row["what"] for row in rows(owner_client, person="customer")] == ["Payment method added"]
+
+
+def test_every_kind_of_timeline_line_is_either_in_a_group_or_moves_no_money():
+    grouped = [kind for _, kinds in activity.GROUPS.values() for kind in kinds]
+    assert len(grouped) == len(set(grouped))
+    unplaced = set(EventKind) - set(grouped) - set(activity.NOT_LOGGED)
+    assert unplaced == set(), "give these a group in invoicing.activity (or say why they move no money)"
+    assert set(AuditKind) <= set(activity.GROUPS["settings"][1])
