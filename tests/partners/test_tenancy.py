@@ -84,7 +84,9 @@ def object_ids_of(partner) -> dict[str, object]:
         method = PaymentMethod.objects.create(
             partner=partner, customer=customer, kind="card", brand="Visa", last4="4242", gateway_token="tok"
         )
-        paused = SuppressedAddress.objects.create(partner=partner, address="gone@example.com", reason="Bounced")
+        paused = SuppressedAddress.objects.create(
+            partner=partner, address="gone@example.com", reason="Bounced"
+        )
     return {
         "membership_id": with_scope.get(user=member.user, partner=partner).pk,
         "invitation_id": InvitationFactory(partner=partner).pk,
