@@ -75,10 +75,10 @@ def _event(
         data=data,
     )
     batch = _batched_events.get()
-    if batch is None:
-        event.save(force_insert=True)
-    else:
+    if batch is not None:
         batch.append(event)
+        return
+    event.save(force_insert=True)
     # Emails follow from events (issued, paid, a charge failed): reminders decides which.
     from reminders.schedule import invoice_event_notify
 
@@ -92,7 +92,10 @@ _batched_events: ContextVar[list[InvoiceEvent] | None] = ContextVar("batched_eve
 @contextmanager
 def invoice_events_batched() -> Iterator[None]:
     """For a batch job inside its transaction: the timeline lines written in this block are inserted
-    with one query when it ends (and not at all if it raises, like everything else it wrote)."""
+    with one query when it ends, and the emails they mean planned together (nothing at all if the
+    block raises, like everything else it wrote)."""
+    from reminders.schedule import invoice_events_notify
+
     events: list[InvoiceEvent] = []
     token = _batched_events.set(events)
     try:
@@ -100,6 +103,7 @@ def invoice_events_batched() -> Iterator[None]:
     finally:
         _batched_events.reset(token)
     InvoiceEvent.objects.bulk_create(events)
+    invoice_events_notify(events)
 
 
 def _lock(invoice: Invoice) -> Invoice:

@@ -134,15 +134,18 @@ def _execute_many(attempts: list[PaymentAttempt]) -> None:
     if workers <= 1:
         outcomes = [_call_logged(attempt) for attempt in attempts]
     else:
+        chunks = [attempts[i::workers] for i in range(workers)]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charge") as pool:
-            outcomes = list(pool.map(_call_in_thread, attempts))
-    answered = [(attempt, outcome) for attempt, outcome in zip(attempts, outcomes, strict=True) if outcome]
-    attempts_record(answered)
+            answered = dict(pair for chunk in pool.map(_call_chunk, chunks) for pair in chunk)
+        outcomes = [answered[attempt.pk] for attempt in attempts]
+    attempts_record(
+        [(attempt, outcome) for attempt, outcome in zip(attempts, outcomes, strict=True) if outcome]
+    )
 
 
-def _call_in_thread(attempt: PaymentAttempt) -> Outcome | None:
+def _call_chunk(attempts: list[PaymentAttempt]) -> list[tuple[int, Outcome | None]]:
     try:
-        return _call_logged(attempt)
+        return [(attempt.pk, _call_logged(attempt)) for attempt in attempts]
     finally:
         connections.close_all()  # this thread's own connections (the sandbox keeps its books in the DB)
 

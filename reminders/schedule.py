@@ -115,19 +115,56 @@ def _plan_one(
 def payment_receipt_plan(*, invoice: Invoice, payment_id: int) -> None:
     """Every payment gets one receipt. An automatic charge's (the due-date job charges at local
     midnight) waits for sending hours; a customer's or partner's own payment is answered at once."""
-    from payments.models import AUTOMATIC_TRIGGERS, Payment
+    from payments.models import Payment
 
     prefs = notification_settings(partner=invoice.partner)
     if not prefs.send_receipts:
         return
     payment = Payment.objects.select_related("attempt").get(pk=payment_id)
     now = timezone.now()
-    automatic = payment.attempt is not None and payment.attempt.trigger in AUTOMATIC_TRIGGERS
-    send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if automatic else now
-    key, params = f"payment:{payment_id}", _payment_params(payment)
+    send_at, key, params = _receipt(invoice, payment, prefs=prefs, now=now)
     _plan_one(
         invoice, NotificationKind.RECEIPT, send_at=send_at, now=now, prefs=prefs, key=key, params=params
     )
+
+
+def payment_receipts_plan(receipts: list[tuple[Invoice, int]]) -> None:
+    """The receipts of a batch of payments recorded in this transaction (the due-date job's), planned
+    with a few queries: the payments are new, so none can have a receipt yet."""
+    from payments.models import Payment
+
+    now = timezone.now()
+    payments = Payment.objects.select_related("attempt").in_bulk([payment_id for _, payment_id in receipts])
+    prefs_by_partner: dict[int, NotificationSettings] = {}
+    planned = []
+    for invoice, payment_id in receipts:
+        if invoice.partner_id not in prefs_by_partner:
+            prefs_by_partner[invoice.partner_id] = notification_settings(partner=invoice.partner)
+        prefs = prefs_by_partner[invoice.partner_id]
+        if not prefs.send_receipts:
+            continue
+        send_at, key, params = _receipt(invoice, payments[payment_id], prefs=prefs, now=now)
+        notification = Notification(
+            partner_id=invoice.partner_id,
+            invoice=invoice,
+            kind=NotificationKind.RECEIPT,
+            key=key,
+            send_at=send_at,
+        )
+        planned.append((notification, prefs, params))
+    Notification.objects.bulk_create([notification for notification, _, _ in planned])
+    for notification, prefs, params in planned:
+        if notification.send_at <= now:
+            _dispatch(notification, now=now, prefs=prefs, params=params)
+
+
+def _receipt(invoice: Invoice, payment, *, prefs: NotificationSettings, now: datetime.datetime):
+    """When a payment's receipt goes, its exactly-once key and what it says."""
+    from payments.models import AUTOMATIC_TRIGGERS
+
+    automatic = payment.attempt is not None and payment.attempt.trigger in AUTOMATIC_TRIGGERS
+    send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if automatic else now
+    return send_at, f"payment:{payment.pk}", _payment_params(payment)
 
 
 def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
@@ -145,6 +182,19 @@ def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
     if prefs.notify_customer_failed_charge:
         at = sending_time(partner=invoice.partner, prefs=prefs, now=now)
         _plan_one(invoice, NotificationKind.CHARGE_FAILED, send_at=at, now=now, prefs=prefs, key=key)
+
+
+def invoice_events_notify(events: list) -> None:
+    """The hook for timeline events a batch job wrote together (invoicing.services
+    invoice_events_batched): receipts are planned together, anything else as one by one."""
+    receipts = []
+    for event in events:
+        if event.kind == EventKind.PAYMENT_RECORDED and event.data.get("payment_id"):
+            receipts.append((event.invoice, event.data["payment_id"]))
+        else:
+            invoice_event_notify(invoice=event.invoice, kind=event.kind, data=event.data)
+    if receipts:
+        payment_receipts_plan(receipts)
 
 
 def invoice_event_notify(*, invoice: Invoice, kind: str, data: dict) -> None:

@@ -234,6 +234,9 @@ def run_chaos(
         # Threads overlap gateway calls as in production; two per process keep 8 runners' database
         # connections well under PostgreSQL's default limit of 100.
         "PAYMENT_CHARGE_CONCURRENCY": str(charge_concurrency),
+        # Small batches spread the invoices over every runner, so each has charged (and can be
+        # killed mid-run) before the few that started first have taken all the work.
+        "PAYMENT_CHARGE_BATCH": "10",
         "LOG_LEVEL": "ERROR",
     }
     kill_after = kill_after if kill_after is not None else max(20, len(seeded.invoice_ids) // 20)
@@ -264,11 +267,11 @@ def run_chaos(
 
 
 def _finished(run: Run, process: _Process, *, recovering: bool) -> bool:
-    """Account for an exited process; True when it must be started again (it crashed)."""
+    """Account for an exited process; True when it must be started again (it crashed or was killed)."""
     code = process.popen.returncode
     if process.killed and code == -signal.SIGKILL:
         run.killed += 1
-        return False
+        return True  # a supervisor starts a killed runner again
     if code == CRASH_EXIT_CODE:
         run.crashed += 1
         run.crashed_in_recovery += recovering
@@ -286,7 +289,7 @@ def _charge_with_kills(run, spawn, seeded, runners, kills, kill_after, deadline)
         for process in [p for p in live if p.popen.poll() is not None]:
             live.remove(process)
             if _finished(run, process, recovering=False):
-                live.append(spawn("charge_due"))  # a supervisor starts a crashed runner again
+                live.append(spawn("charge_due"))  # a supervisor starts a crashed or killed runner again
         if to_kill and _ledger_count(seeded) >= kill_after:
             for process in [p for p in live if p.mark.exists() and p.popen.poll() is None][:to_kill]:
                 process.killed = True

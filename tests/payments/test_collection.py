@@ -15,6 +15,7 @@ from payments.gateways import get_gateway
 from payments.gateways.sandbox.models import SandboxCharge
 from payments.models import AttemptStatus, AttemptTrigger, Payment, PaymentAttempt
 from payments.tasks import execute_attempt
+from reminders.models import Notification, NotificationKind
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import (
     DECLINED_CARD,
@@ -430,7 +431,10 @@ def test_one_batch_records_every_kind_of_outcome_as_single_charges_would(partner
         EventKind.PAYMENT_RECORDED,
         EventKind.PAID,
     ]
-    assert Payment.objects.get(invoice=paid).amount == paid.total
+    payment = Payment.objects.get(invoice=paid)
+    assert payment.amount == paid.total
+    receipts = Notification.objects.filter(kind=NotificationKind.RECEIPT, invoice__in=invoices)
+    assert list(receipts.values_list("invoice_id", "key")) == [(paid.pk, f"payment:{payment.pk}")]
     assert soft.attempts.get().status == AttemptStatus.FAILED
     assert soft.next_charge_at is not None
     assert hard.attempts.get().hard_decline
