@@ -40,11 +40,12 @@ def user_with_memberships(*, user_id: int) -> User | None:
 
 
 def membership_choose(*, memberships: list[Membership], partner_id: int | None) -> Membership | None:
-    """The membership in the partner the person chose, or their first one."""
+    """The membership in the partner the person chose, or else the business they joined first (the
+    list itself is sorted by name, for the switcher)."""
     for membership in memberships:
         if membership.partner_id == partner_id:
             return membership
-    return memberships[0] if memberships else None
+    return min(memberships, key=lambda membership: membership.pk, default=None)
 
 
 def member_list(*, partner: Partner) -> QuerySet[Membership]:

@@ -31,3 +31,17 @@ def test_the_partner_time_zone_is_active_for_its_pages(owner_client, partner):
     member_of(partner, Role.MEMBER)
     response = owner_client.get(reverse("dashboard"))
     assert "America/New_York" in response.content.decode()
+
+
+def test_a_new_session_opens_the_business_the_person_joined_first_not_the_first_by_name(
+    client, owner, partner, unscoped
+):
+    from partners.models import Membership, Partner
+
+    earlier_by_name = Partner.objects.create(name="Aardvark Networks")  # sorts before "Northwind IT"
+    Membership.objects.create(partner=earlier_by_name, user=owner, role=Role.MEMBER)
+    client.force_login(owner)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert f"<h1>{partner.name}</h1>" in page
+    switcher = page[page.index('name="partner"') :]
+    assert switcher.index("Aardvark Networks") < switcher.index(partner.name)  # still listed by name
