@@ -11,19 +11,15 @@ pay_page_p95_ms: server time of the page GET through the whole Django stack (Dja
 
 import re
 
-from harness import p95_ms, ready, report, setup
+from harness import five_line_invoice, p95_ms, ready, report, setup
 
 setup()
-
-import datetime  # noqa: E402
-from decimal import Decimal  # noqa: E402
 
 from django.test import Client  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
 from customers.models import Customer  # noqa: E402
-from invoicing.models import Invoice, InvoiceStatus  # noqa: E402
-from invoicing.services import InvoiceInput, LineInput, invoice_create  # noqa: E402
+from invoicing.models import Invoice  # noqa: E402
 from partners.models import Partner  # noqa: E402
 from payments.gateways.base import CardDetails  # noqa: E402
 from payments.models import PaymentMethod  # noqa: E402
@@ -46,20 +42,7 @@ def bench_invoice() -> Invoice:
                 number="4242424242424242", exp_month=12, exp_year=2040, cvc="123", name="Bench"
             )
             payment_method_add(customer=customer, details=card, make_default=True)
-        invoice = Invoice.objects.filter(partner=partner, status=InvoiceStatus.OPEN).first()
-        if invoice is None:
-            lines = [
-                LineInput(f"Managed service {n}", Decimal(n), 12_500 + n, Decimal("8.25"))
-                for n in range(1, 6)
-            ]
-            data = InvoiceInput(
-                customer=customer,
-                due_date=partner.today() + datetime.timedelta(days=30),
-                currency="USD",
-                lines=lines,
-                memo="Thank you for your business.",
-            )
-            invoice = invoice_create(partner=partner, data=data, created_by=None, finalize=True)
+        invoice = five_line_invoice(customer)
     with scopes_disabled():
         return Invoice.objects.select_related("partner").get(pk=invoice.pk)
 

@@ -36,3 +36,29 @@ def p95_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20)
         function()
         timings.append((time.perf_counter() - start) * 1000)
     return statistics.quantiles(timings, n=20)[18]
+
+
+def five_line_invoice(customer):
+    """The partner's open five-line invoice to `customer`, made on the first run and reused (call it in
+    the partner's scope): what the PDF and pay page benchmarks draw."""
+    import datetime
+    from decimal import Decimal
+
+    from invoicing.models import Invoice, InvoiceStatus
+    from invoicing.services import InvoiceInput, LineInput, invoice_create
+
+    partner = customer.partner
+    invoice = Invoice.objects.filter(partner=partner, status=InvoiceStatus.OPEN).first()
+    if invoice is None:
+        lines = [
+            LineInput(f"Managed service {n}", Decimal(n), 12_500 + n, Decimal("8.25")) for n in range(1, 6)
+        ]
+        data = InvoiceInput(
+            customer=customer,
+            due_date=partner.today() + datetime.timedelta(days=30),
+            currency="USD",
+            lines=lines,
+            memo="Thank you for your business.",
+        )
+        invoice = invoice_create(partner=partner, data=data, created_by=None, finalize=True)
+    return invoice
