@@ -71,6 +71,9 @@ def test_a_person_in_two_businesses_switches_with_the_switcher(page):
     owner = member_of(first, Role.OWNER).user
     Membership.objects.create(partner=second, user=owner, role=Role.READ_ONLY)
     sign_in(page, owner.email)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Alpha Networks")
+    # The switcher submits on change from app.js (deferred): changed before it runs, nothing listens.
+    page.wait_for_load_state("load")
     page.get_by_label("Business").select_option(label="Beta Cloud")
     expect(page.get_by_role("heading", level=1)).to_have_text("Beta Cloud")
     expect(page.locator(".whoami")).to_contain_text("Read-only")
