@@ -129,6 +129,15 @@ def test_a_preview_draws_a_real_invoice_of_this_partner_only(owner_client, partn
     assert owner_client.get(reverse("email_preview"), {"kind": "nonsense"}).status_code == 404
 
 
+@pytest.mark.parametrize("value", ["²", "9" * 30, "9" * 5000, "-3", "abc"])
+def test_a_hand_edited_preview_link_is_drawn_or_not_found_never_an_error(owner_client, partner, value):
+    """Days that are not a number draw the reminder as if 0; an invoice id that is not one of ours is 404."""
+    make_invoice(partner, due_in_days=10)
+    for view in ("email_preview", "email_preview_html"):
+        assert owner_client.get(reverse(view), {"kind": "overdue", "days": value}).status_code == 200
+        assert owner_client.get(reverse(view), {"kind": "overdue", "invoice": value}).status_code in (200, 404)
+
+
 def test_resuming_a_paused_address(owner_client, partner):
     with scope(partner=partner):
         paused = SuppressedAddress.objects.create(
