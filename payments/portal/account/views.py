@@ -223,7 +223,8 @@ def pay(request, partner, customer):
 
 
 def _ids(values) -> list[int]:
-    return [int(value) for value in values if str(value).isdigit()][:100]
+    """The invoice ids in a hand-editable list; anything but ASCII digits ("²" passes isdigit) is dropped."""
+    return [int(value) for value in map(str, values) if value.isascii() and value.isdigit()][:100]
 
 
 def _already_submitted(customer, data) -> bool:

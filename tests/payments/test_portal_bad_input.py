@@ -1,0 +1,49 @@
+"""Hand-edited requests to the pay page and the account portal: odd ids, huge numbers, garbage POSTs."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories.invoicing import make_invoice
+from tests.factories.payments import card_for
+from tests.payments.test_portal_account import alice, pay_form, sign_in, url  # noqa: F401
+
+HUGE = 10**20
+
+
+@pytest.mark.django_db
+def test_odd_ids_and_garbage_in_the_account_portal_never_give_a_500(partner, alice, sign_in):  # noqa: F811
+    card_for(alice)
+    make_invoice(partner, customer=alice, lines=[("One", "1", 10_000, "0")])
+    client = sign_in(partner, alice)
+    payments = url(partner, "portal_payments")
+    for query in ("?key=x&invoices=²", "?invoices=١٢", f"?invoices={HUGE}", "?invoices=,,a,-1"):
+        assert client.get(payments + query).status_code == 200, query
+    pay = url(partner, "portal_pay")
+    form = pay_form(client, partner)
+    for bad in (
+        {},
+        {"currency": "USD"},
+        form | {"invoices": ["²"]},
+        form | {"invoices": [str(HUGE)]},
+        form | {"method": str(HUGE)},
+        form | {"method": "abc"},
+        form | {"currency": "XXXX"},
+        form | {"idempotency_key": "x" * 500},
+    ):
+        assert client.post(pay, bad).status_code in (302, 400), bad
+    assert client.get(url(partner, "portal_invoice_pdf", invoice_id=HUGE)).status_code == 404
+    for name in ("portal_method_default", "portal_method_remove"):
+        assert client.post(url(partner, name, payment_method_id=HUGE)).status_code == 404
+    assert client.post(url(partner, "portal_autopay"), {"enabled": "garbage"}).status_code == 302
+    assert client.post(url(partner, "portal_methods"), {"kind": "zzz"}).status_code == 400
+    assert client.post(url(partner, "portal_details"), {"name": ""}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_odd_partner_ids_and_tokens_are_404s():
+    client = Client()
+    assert client.get(reverse("portal_sign_in", kwargs={"partner_id": HUGE})).status_code == 404
+    assert client.get("/pay/" + "a" * 5000 + "/").status_code == 404
+    assert client.post("/pay/" + "a" * 5000 + "/", {"email": "x" * 300}).status_code == 404
+    assert client.post(reverse("pay_lookup"), {"number": "x" * 500, "email": "bad"}).status_code == 200
