@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from tests.factories.invoicing import make_invoice
 from tests.factories.payments import card_for
+from tests.payments.test_pay_page import customer, invoice, page_url, token  # noqa: F401
 from tests.payments.test_portal_account import alice, pay_form, sign_in, url  # noqa: F401
 
 HUGE = 10**20
@@ -47,3 +48,25 @@ def test_odd_partner_ids_and_tokens_are_404s():
     assert client.get("/pay/" + "a" * 5000 + "/").status_code == 404
     assert client.post("/pay/" + "a" * 5000 + "/", {"email": "x" * 300}).status_code == 404
     assert client.post(reverse("pay_lookup"), {"number": "x" * 500, "email": "bad"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_odd_input_on_the_pay_page_never_gives_a_500(client, invoice, token):  # noqa: F811
+    key = "a" * 32
+    for data in (
+        {},
+        {"method": str(HUGE), "idempotency_key": key},
+        {"method": "-1", "idempotency_key": key},
+        {"method": "x", "idempotency_key": "zz"},
+    ):
+        assert client.post(page_url(token, "pay_confirm"), data).status_code in (400, 409), data
+    for data in (
+        {},
+        {"kind": "zzz"},
+        {"kind": "bank_account", "idempotency_key": key, "routing_number": "²" * 9},
+        {"idempotency_key": key, "card_number": "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢", "expiry": "99/9999", "cvc": "١٢٣"},
+    ):
+        assert client.post(page_url(token, "pay_new"), data).status_code == 400, data
+    for query in ("?attempt=" + "x" * 5000, "?kind=zzz", "?kind[]=1"):
+        assert client.get(page_url(token, "pay_result") + query).status_code in (200, 302), query
+        assert client.get(page_url(token) + query).status_code == 200, query
