@@ -36,6 +36,7 @@ MONTHS_PER_STEP = {
 }
 MAX_INTERVAL = {"weeks": 52, "months": 24}
 MAX_DAYS_UNTIL_DUE = 365
+MAX_START_AHEAD_YEARS = 10  # a first date further off is a typo (and dates end in the year 9999)
 EDITABLE_STATUSES = (RecurringStatus.ACTIVE, RecurringStatus.PAUSED)
 
 
@@ -134,7 +135,10 @@ def preview_dates(
     dates: list[datetime.date] = []
     index = from_index
     while len(dates) < count:
-        period = cadence.period(index)
+        try:
+            period = cadence.period(index)
+        except (OverflowError, ValueError):  # past the year 9999, which a date can't hold
+            break
         if _is_past_end(ending, period, issued + len(dates)):
             break
         dates.append(period)
@@ -237,8 +241,13 @@ def recurring_validate(*, partner: Partner, data: RecurringInput, earliest_start
         errors["interval"] = f"Enter a number of {cadence.unit} from 1 to {limit}."
     if data.anchor_day is not None and not 1 <= data.anchor_day <= 31:
         errors["anchor_day"] = "Choose a day of the month from 1 to 31."
+    latest_start = _month_day(
+        earliest_start.year + MAX_START_AHEAD_YEARS, earliest_start.month, earliest_start.day
+    )
     if data.start_date < earliest_start:
         errors["start_date"] = f"Choose {earliest_start:%b %-d, %Y} or later."
+    elif data.start_date > latest_start:
+        errors["start_date"] = f"Choose {latest_start:%b %-d, %Y} or earlier."
     if data.end_mode == RecurringEnd.AFTER_COUNT and not (data.end_count or 0) >= 1:
         errors["end_count"] = "Enter how many invoices to issue, 1 or more."
     if data.end_mode == RecurringEnd.ON_DATE and (data.end_date is None or data.end_date < data.start_date):

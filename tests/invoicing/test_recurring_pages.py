@@ -129,6 +129,25 @@ def test_bad_input_shows_messages_next_to_the_fields_and_keeps_what_was_typed(ow
     assert "Choose a customer, or add a new one." in response.content.decode()
 
 
+def test_a_first_date_years_away_is_refused_and_the_preview_stops_at_the_year_9999(owner_client, partner):
+    customer = customer_for(partner)
+    for start in ("9999-12-15", "2036-01-21"):
+        response = owner_client.post(
+            reverse("recurring_create"), form_data(customer=customer.pk, amount="10", start_date=start)
+        )
+        assert response.status_code == 200
+        assert "Choose Jan 20, 2036 or earlier." in response.content.decode()  # ten years from today
+        assert f'value="{start}"' in response.content.decode()
+    with scope(partner=partner):
+        assert not RecurringSchedule.objects.exists()
+    for frequency in ("monthly", "weekly"):
+        preview = owner_client.get(
+            reverse("recurring_preview"), form_data(frequency=frequency, start_date="9999-12-15")
+        )
+        assert preview.status_code == 200
+        assert preview.content.decode().count("<li>") == (1 if frequency == "monthly" else 3)
+
+
 def test_auto_pay_customers_default_to_charge_on_due_date(owner_client, partner):
     customer = customer_for(partner)
     card_for(customer)
