@@ -14,7 +14,7 @@ from invoicing.models import EventKind
 from invoicing.services import invoice_event
 from partners.models import Partner
 from reminders.models import EmailEvent, EmailStatus, NotificationKind, OutboundEmail, SuppressedAddress
-from reminders.services import partner_alert
+from reminders.services import PARTNER_KINDS, partner_alert
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def address_suppress(*, email: OutboundEmail, address: str, reason: str) -> None
             )
     except IntegrityError:
         return
-    if email.kind not in (NotificationKind.PARTNER_BOUNCE, NotificationKind.PARTNER_CHARGE_FAILED):
+    if email.kind not in PARTNER_KINDS:  # an alert that bounced alerts no one
         partner_alert(
             partner=partner,
             kind=NotificationKind.PARTNER_BOUNCE,

@@ -16,7 +16,7 @@ from partners.models import Role
 from partners.permissions import partner_view
 from reminders import emails, selectors, services
 from reminders.forms import NotificationSettingsForm
-from reminders.models import NotificationKind
+from reminders.models import Notification, NotificationKind
 from reminders.outbox_views import EMAIL_FRAME_CSP
 from reminders.schedule import reminder_slots
 from reminders.tasks import replan_reminders
@@ -80,7 +80,7 @@ def _previews(prefs) -> list[tuple[str, str, int]]:
     """(label, kind, days) of every email the partner's customers can get, for the preview links."""
     rows = [("The invoice", NotificationKind.INVOICE, 0)]
     for kind, offset in reminder_slots(prefs):
-        rows.append((_slot_label(kind, offset), kind, abs(offset)))
+        rows.append((Notification(kind=kind, offset_days=offset).label, kind, abs(offset)))
     rows += [
         ("Receipt", NotificationKind.RECEIPT, 0),
         ("Payment failed (to the customer)", NotificationKind.CHARGE_FAILED, 0),
@@ -88,12 +88,6 @@ def _previews(prefs) -> list[tuple[str, str, int]]:
         ("Alert to you: email bounced", NotificationKind.PARTNER_BOUNCE, 0),
     ]
     return rows
-
-
-def _slot_label(kind: str, offset: int) -> str:
-    from reminders.models import Notification
-
-    return Notification(kind=kind, offset_days=offset).label
 
 
 @partner_view()
