@@ -320,7 +320,7 @@ def run() -> int:
         finally:
             say("setup", "stopping web, worker and beat")
             group.stop()
-    say("setup", "stopped; data kept in .data/ for the next run")
+    say("setup", f"stopped; data kept in {DATA} for the next run")
     return 0
 
 
