@@ -1,6 +1,6 @@
 """Reads for the customer account portal. Every read is about one signed-in customer at one partner, and
 runs inside that partner's scope (set by the view); ids from the request are always checked against the
-customer, so another customer's invoice or method is a 404, never a peek."""
+customer, so another customer's invoice is a 404, never a peek (methods: payments.selectors)."""
 
 from collections import defaultdict
 
@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 from customers.models import Customer
 from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
 from partners.models import Partner
-from payments.models import AttemptTrigger, PaymentAttempt, PaymentMethod
+from payments.models import AttemptTrigger, PaymentAttempt
 
 PAST_INVOICES_SHOWN = 50
 
@@ -75,21 +75,6 @@ def customer_open_invoices(*, customer: Customer, invoice_ids: list[int], curren
         .select_related("partner", "customer")
         .order_by("due_date", "id")
     )
-
-
-def customer_methods(*, customer: Customer) -> list[PaymentMethod]:
-    return list(
-        PaymentMethod.objects.filter(partner_id=customer.partner_id, customer=customer, removed_at=None)
-    )
-
-
-def customer_method_get(*, customer: Customer, method_id: int) -> PaymentMethod:
-    method = PaymentMethod.objects.filter(
-        partner_id=customer.partner_id, customer=customer, pk=method_id, removed_at=None
-    ).first()
-    if method is None:
-        raise Http404
-    return method
 
 
 def customer_attempts(*, customer: Customer, keys: list[str]) -> list[PaymentAttempt]:

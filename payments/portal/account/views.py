@@ -4,7 +4,7 @@ invoices, manage saved methods and Auto-Pay, update billing details.
 A signed-in customer is kept in the session under `portal` as {partner id: (customer id, until)}, never as
 a django.contrib.auth login: partner users and customers are different people, and a customer signed in at
 two partners holds two separate entries. Every view runs inside the URL's partner scope and time zone, and
-reads only the signed-in customer's rows (payments.portal.account.selectors)."""
+reads only the signed-in customer's rows (selectors that take the customer)."""
 
 import copy
 import time
@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
+from customers.selectors import customer_payment_methods
 from customers.services import customer_update
 from invoicing import money
 from invoicing.pdf import invoice_pdf_get
@@ -33,6 +34,7 @@ from payments.portal.account import selectors, services
 from payments.portal.account.forms import BillingDetailsForm, PayInvoicesForm
 from payments.portal.forms import FreshLinkForm
 from payments.portal.views import RATE_LIMITED, dead_token_limited, private_response, too_many_requests
+from payments.selectors import payment_method_get
 
 SESSION_KEY = "portal"
 RATE_SCOPE = "portal-sign-in"
@@ -184,7 +186,7 @@ def invoices(request, partner, customer):
 
 
 def _invoices_page(request, partner, customer, forms=None, status=200):
-    methods = selectors.customer_methods(customer=customer)
+    methods = customer_payment_methods(customer=customer)
     context = {
         "pay_forms": forms if forms is not None else _pay_forms(customer, methods),
         "past": selectors.past_invoices(customer=customer),
@@ -199,7 +201,7 @@ def pay(request, partner, customer):
     """Pay the ticked invoices of one currency group: one charge each, keyed from the form's key."""
     if _already_submitted(customer, request.POST):
         return _to_payments(partner, request.POST["idempotency_key"], request.POST.getlist("invoices"))
-    methods = selectors.customer_methods(customer=customer)
+    methods = customer_payment_methods(customer=customer)
     forms = _pay_forms(customer, methods, request.POST, request.POST.get("currency"))
     form = next((f for f in forms if f.is_bound), None)
     if form is not None and form.is_valid():
@@ -207,7 +209,7 @@ def pay(request, partner, customer):
         chosen = selectors.customer_open_invoices(
             customer=customer, invoice_ids=cleaned["invoices"], currency=cleaned["currency"]
         )
-        method = selectors.customer_method_get(customer=customer, method_id=cleaned["method"])
+        method = payment_method_get(customer=customer, payment_method_id=cleaned["method"])
         try:
             services.portal_pay_invoices(
                 customer=customer, invoices=chosen, method=method, form_key=cleaned["idempotency_key"]
@@ -287,7 +289,7 @@ def methods(request, partner, customer):
         else:
             messages.success(request, f"{method} saved.")
             return redirect("portal_methods", partner_id=partner.pk)
-    context = {"form": form, "kind": kind, "methods": selectors.customer_methods(customer=customer)}
+    context = {"form": form, "kind": kind, "methods": customer_payment_methods(customer=customer)}
     status = 400 if form.is_bound else 200
     return _render(request, "methods.html", partner, customer, status=status, **context)
 
@@ -295,7 +297,7 @@ def methods(request, partner, customer):
 @require_POST
 @portal_view()
 def method_default(request, partner, customer, payment_method_id: int):
-    method = selectors.customer_method_get(customer=customer, method_id=payment_method_id)
+    method = payment_method_get(customer=customer, payment_method_id=payment_method_id)
     payment_services.payment_method_set_default(method=method)
     messages.success(request, f"{method} is now your default payment method.")
     return redirect("portal_methods", partner_id=partner.pk)
@@ -304,7 +306,7 @@ def method_default(request, partner, customer, payment_method_id: int):
 @require_POST
 @portal_view()
 def method_remove(request, partner, customer, payment_method_id: int):
-    method = selectors.customer_method_get(customer=customer, method_id=payment_method_id)
+    method = payment_method_get(customer=customer, payment_method_id=payment_method_id)
     had_autopay = customer.autopay
     payment_services.payment_method_remove(method=method)
     customer.refresh_from_db(fields=["autopay"])
