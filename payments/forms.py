@@ -195,11 +195,12 @@ class KeyedForm(forms.Form):
     it twice (double click, Back and resubmit) moves the money once."""
 
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    out_of_date = "This form is out of date. Reload the page and try again."
 
     def clean_idempotency_key(self) -> str:
         key = self.cleaned_data["idempotency_key"]
         if not IDEMPOTENCY_KEY.match(key):
-            raise ValidationError("This form is out of date. Reload the page and try again.")
+            raise ValidationError(self.out_of_date)
         return key
 
 

@@ -1,11 +1,6 @@
-import re
-
 from django import forms
-from django.core.exceptions import ValidationError
 
 from payments.forms import BankAccountForm, CardForm, KeyedForm
-
-KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")
 
 
 class FreshLinkForm(forms.Form):
@@ -31,17 +26,11 @@ class LookupForm(FreshLinkForm):
     )
 
 
-class ConfirmPaymentForm(forms.Form):
+class ConfirmPaymentForm(KeyedForm):
     """Hidden fields only: the method shown and the key made when the confirm step was drawn."""
 
     method = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=32)
-
-    def clean_idempotency_key(self) -> str:
-        key = self.cleaned_data["idempotency_key"]
-        if not KEY_SHAPE.match(key):
-            raise ValidationError("This form is out of date. Go back to the invoice and try again.")
-        return key
+    out_of_date = "This form is out of date. Go back to the invoice and try again."
 
 
 class _PayNewFields(KeyedForm):
