@@ -19,7 +19,7 @@ from django.db.models import CharField, F, IntegerField, QuerySet, Value
 from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
 
 from invoicing.models import EventKind, InvoiceEvent
-from invoicing.selectors import day_start
+from invoicing.selectors import day_end, day_start
 from partners.models import AuditEvent, AuditKind, Partner, User
 
 PAGE_SIZE = 50
@@ -142,9 +142,7 @@ def _in_range(partner: Partner, events: QuerySet, filters: ActivityFilters) -> Q
     if filters.date_from:
         events = events.filter(created_at__gte=day_start(partner, filters.date_from))
     if filters.date_to:
-        events = events.filter(
-            created_at__lt=day_start(partner, filters.date_to + datetime.timedelta(days=1))
-        )
+        events = events.filter(created_at__lt=day_end(partner, filters.date_to))
     return events
 
 

@@ -113,8 +113,7 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
     if filters.paid_from:
         invoices = invoices.filter(paid_at__gte=day_start(partner, filters.paid_from))
     if filters.paid_to:
-        next_day = filters.paid_to + datetime.timedelta(days=1)
-        invoices = invoices.filter(paid_at__lt=day_start(partner, next_day))
+        invoices = invoices.filter(paid_at__lt=day_end(partner, filters.paid_to))
     if filters.bounced:
         invoices = invoices.filter(pk__in=bounced_emails(partner=partner).values("invoice_id"))
     if filters.query.strip():
@@ -125,6 +124,14 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
 def day_start(partner: Partner, day: datetime.date) -> datetime.datetime:
     """Midnight at the start of `day` where the partner is, as an aware datetime."""
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=partner.zone)
+
+
+def day_end(partner: Partner, day: datetime.date) -> datetime.datetime:
+    """Where the partner is, the first moment after `day` (an exclusive bound): the next midnight. The
+    last day a date can hold (Dec 31, 9999, typed in a filter) has no next one: its last microsecond."""
+    if day == datetime.date.max:
+        return datetime.datetime.combine(day, datetime.time.max, tzinfo=partner.zone)
+    return day_start(partner, day + datetime.timedelta(days=1))
 
 
 def _search(partner: Partner, invoices: QuerySet[Invoice], query: str) -> QuerySet[Invoice]:

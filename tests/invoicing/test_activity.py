@@ -131,6 +131,14 @@ def test_filters_by_kind_person_and_day_in_the_partners_time_zone(partner):
         assert {row["what"] for row in rows(client, group="invoices")} == {"Created", "Finalized", "Voided"}
         assert {row["who"] for row in rows(client, person=str(owner.pk))} == {"Dana Owner"}
         assert {row["what"] for row in rows(client, person="system")} == {"Created", "Finalized"}
+        # The ends of the calendar: Dec 31, 9999 has no next day, yet it is a valid "To".
+        whole = rows(client, date_from="0001-01-01", date_to="9999-12-31")
+        assert {row["what"] for row in whole} == {
+            "Created",
+            "Finalized",
+            "Voided",
+            "Business details changed",
+        }
 
         body = client.get(reverse("activity_log"), {"date_from": "2026-03-12", "date_to": "2026-03-01"})
         page = body.content.decode()

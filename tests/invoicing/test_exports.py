@@ -74,6 +74,8 @@ def test_payments_export_has_the_payments_of_the_filtered_invoices(owner_client,
     assert rows[0]["Received on"] == "2026-04-30"  # the partner's day (New York)
     assert rows[0]["Recorded at"] == "2026-04-30T23:00:00-04:00"
     assert len(download(owner_client, "export_payments")[0]) == 2
+    # A "paid to" with no next day is read like any other (these invoices are not paid in full).
+    assert download(owner_client, "export_payments", paid_to="9999-12-31")[0] == []
 
 
 @pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
