@@ -473,26 +473,6 @@ def invoice_event(
     _event(invoice, kind, actor=actor, message=message, actor_label=actor_label, **data)
 
 
-def invoice_events_add(events: list[tuple[Invoice, EventKind, dict]]) -> None:
-    """Timeline lines written by another app's batch job, one query for all: (invoice, kind, fields)
-    where fields hold the message and any data, as for invoice_event."""
-    rows = []
-    for invoice, kind, fields in events:
-        data = dict(fields)
-        message = data.pop("message", "")
-        rows.append(
-            InvoiceEvent(
-                partner_id=invoice.partner_id,
-                invoice=invoice,
-                kind=kind,
-                message=message,
-                actor_label="System",
-                data=data,
-            )
-        )
-    InvoiceEvent.objects.bulk_create(rows)
-
-
 def invoice_lock(invoice: Invoice) -> Invoice:
     """For other apps' services that change an invoice inside their own transaction."""
     return _lock(invoice)

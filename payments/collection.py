@@ -401,12 +401,12 @@ def attempts_record(outcomes: list[tuple[PaymentAttempt, Outcome]]) -> None:
                 logger.exception("Payment attempt %s could not be recorded", attempt.pk)
 
 
+@transaction.atomic
 def _record_one(attempt: PaymentAttempt, outcome: Outcome) -> PaymentAttempt:
-    if isinstance(outcome, Charge):
-        return attempt_record(attempt_id=attempt.pk, charge=outcome, invoice_id=attempt.invoice_id)
-    if isinstance(outcome, GatewayUnavailable):
-        return _attempt_mark_unknown(attempt.pk, str(outcome))
-    return attempt_record_refusal(attempt_id=attempt.pk, message=str(outcome))
+    with scopes_disabled():
+        invoice, locked = _locked(attempt.pk, attempt.invoice_id)
+        _apply(invoice, locked, outcome)
+        return locked
 
 
 def _apply(invoice: Invoice, attempt: PaymentAttempt, outcome: Outcome) -> None:
@@ -428,14 +428,6 @@ def _locked(attempt_id: int, invoice_id: int | None = None) -> tuple[Invoice, Pa
         .get(pk=attempt_id, invoice_id=invoice_id)
     )
     return invoice, attempt
-
-
-@transaction.atomic
-def _attempt_mark_unknown(attempt_id: int, reason: str) -> PaymentAttempt:
-    with scopes_disabled():
-        _, attempt = _locked(attempt_id)
-        _apply_unknown(attempt, reason)
-        return attempt
 
 
 def _apply_unknown(attempt: PaymentAttempt, reason: str) -> None:

@@ -14,7 +14,8 @@ from django_scopes import scopes_disabled
 
 from invoicing.models import EventKind, Invoice, InvoiceStatus
 from invoicing.services import (
-    invoice_events_add,
+    invoice_event,
+    invoice_events_batched,
     invoice_schedule_charge,
     invoice_stop_collection,
     invoices_unschedule_charge,
@@ -67,8 +68,9 @@ def charge_due_invoices(*, now: datetime.datetime | None = None, batch: int | No
 @transaction.atomic
 def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
     """Lock a batch of due invoices, unschedule them and commit one attempt each. The checks are the
-    ones attempt_start makes, done for the whole batch with a few queries rather than per invoice."""
-    with scopes_disabled():
+    ones attempt_start makes, done for the whole batch with a few queries rather than per invoice
+    (the timeline lines, too, are inserted together)."""
+    with scopes_disabled(), invoice_events_batched():
         invoices = list(
             Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
             .select_related("partner", "customer")
@@ -118,12 +120,9 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
                 invoice_stop_collection(invoice=invoice, reason=" ".join(error.messages), write_off=False)
         # The invoices are locked and had no live attempt: the one-live-attempt constraint holds.
         PaymentAttempt.objects.bulk_create(attempts)
-        invoice_events_add(
-            [
-                (attempt.invoice, EventKind.PAYMENT_ATTEMPTED, attempt_event_fields(attempt))
-                for attempt in attempts
-            ]
-        )
+        for attempt in attempts:
+            fields = attempt_event_fields(attempt)
+            invoice_event(attempt.invoice, EventKind.PAYMENT_ATTEMPTED, actor=None, **fields)
         return attempts
 
 
@@ -139,7 +138,11 @@ def _execute_many(attempts: list[PaymentAttempt]) -> None:
             answered = dict(pair for chunk in pool.map(_call_chunk, chunks) for pair in chunk)
         outcomes = [answered[attempt.pk] for attempt in attempts]
     attempts_record(
-        [(attempt, outcome) for attempt, outcome in zip(attempts, outcomes, strict=True) if outcome]
+        [
+            (attempt, outcome)
+            for attempt, outcome in zip(attempts, outcomes, strict=True)
+            if outcome is not None
+        ]
     )
 
 
