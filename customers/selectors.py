@@ -17,7 +17,7 @@ def customer_list(*, partner: Partner, query: str = "", include_archived: bool =
     customers = Customer.objects.filter(partner=partner)
     if not include_archived:
         customers = customers.filter(archived_at=None)
-    for word in query.split():
+    for word in query.replace("\x00", " ").split():  # PostgreSQL text can't hold NUL: a typed one separates
         customers = customers.filter(
             Q(name__icontains=word) | Q(company__icontains=word) | Q(email__icontains=word)
         )
