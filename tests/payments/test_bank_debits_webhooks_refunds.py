@@ -216,3 +216,12 @@ def test_refund_create_refuses_to_run_inside_a_transaction(partner, customer, ow
     _, payment = _paid_by_card(partner, customer)
     with pytest.raises(RuntimeError), transaction.atomic():
         refund_create(payment=payment, amount=1, reason="x", reduce_amount_owed=True, actor=owner)
+
+
+def test_parse_webhook_refuses_a_signature_with_non_ascii_characters():
+    """hmac.compare_digest raises TypeError on non-ASCII str; a forged header must be a 400, not a 500."""
+    gateway = get_gateway()
+    body, headers = gateway.sign(SandboxEvent(event_id="evt_x", type="charge.succeeded", charge_id="ch_x"))
+    timestamp = headers["Sandbox-Signature"].split(",")[0]
+    with pytest.raises(WebhookInvalid):
+        gateway.parse_webhook(body, {"Sandbox-Signature": f"{timestamp},v1=é"})

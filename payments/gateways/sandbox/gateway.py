@@ -308,7 +308,8 @@ class SandboxGateway(Gateway):
         except ValueError:
             raise WebhookInvalid("Missing or malformed signature header.") from None
         expected = hmac.new(self.secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, fields.get("v1", "")):
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a forged header) with TypeError.
+        if not hmac.compare_digest(expected.encode(), fields.get("v1", "").encode()):
             raise WebhookInvalid("The signature does not match.")
         if abs(time.time() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
             raise WebhookInvalid("The signature is too old (replayed?).")
