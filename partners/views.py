@@ -1,3 +1,5 @@
+import copy
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -50,10 +52,11 @@ def dashboard(request):
 def settings_details(request):
     partner = request.partner
     can_edit = request.membership.can_manage
-    form = PartnerDetailsForm(request.POST or None, request.FILES or None, instance=partner)
+    # What was typed goes onto a copy, so a refused change leaves the page (its header, the logo) as saved.
+    form = PartnerDetailsForm(request.POST or None, request.FILES or None, instance=copy.copy(partner))
     if request.method == "POST" and form.is_valid():
         changes = services.settings_changes(form, exclude=("remove_logo",))
-        form.save()
+        partner = form.save()
         if form.cleaned_data["remove_logo"]:
             services.partner_set_logo(partner=partner, data=None)
             changes["Logo"] = ["", "removed"]

@@ -1,3 +1,5 @@
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,7 +18,11 @@ def invoicing_settings(request):
     partner = request.partner
     today = partner.today()
     current_next = number_peek(partner=partner, kind=NumberKind.INVOICE, on_date=today)
-    form = InvoiceSettingsForm(request.POST or None, instance=partner, initial={"next_number": current_next})
+    # The form writes what was typed onto a copy: a refused value (a padding of 10**20) must not reach
+    # the example number below or anything else on the page that reads the partner.
+    form = InvoiceSettingsForm(
+        request.POST or None, instance=copy.copy(partner), initial={"next_number": current_next}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -24,7 +30,7 @@ def invoicing_settings(request):
                 form.save()
                 if form.cleaned_data["next_number"] != current_next:
                     number_set_next(
-                        partner=partner,
+                        partner=form.instance,  # the new settings: yearly reset decides the counter
                         kind=NumberKind.INVOICE,
                         on_date=today,
                         next_value=form.cleaned_data["next_number"],

@@ -318,6 +318,19 @@ def test_invoice_settings_number_scheme_and_terms(owner_client, partner):
     assert "without spaces" in response.content.decode()
 
 
+@pytest.mark.parametrize("padding", ["99999999999999999999", "40"])
+def test_a_refused_number_padding_shows_an_error_and_the_saved_example(owner_client, partner, padding):
+    data = {"payment_terms_days": "30", "invoice_number_prefix": "INV-", "credit_note_prefix": "CN-"}
+    response = owner_client.post(
+        reverse("settings_invoicing"), {**data, "invoice_number_padding": padding, "next_number": "7"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["invoice_number_padding"]
+    assert response.context["example"] == "INV-0001"  # the saved scheme, not the refused one
+    partner.refresh_from_db()
+    assert partner.invoice_number_padding == 4
+
+
 def test_create_invoice_from_a_customer_page_starts_with_that_customer(owner_client, partner, other_partner):
     customer = customer_for(partner, name="Prefilled Person")
     body = owner_client.get(reverse("invoice_create"), {"customer": customer.pk}).content.decode()

@@ -67,6 +67,15 @@ def test_bad_values_show_errors_next_to_their_fields_and_keep_what_was_typed(own
     assert partner.name == "Northwind IT"
 
 
+def test_a_refused_change_leaves_the_header_showing_the_saved_name(owner_client, partner):
+    response = owner_client.post(
+        reverse("settings_details"), details(partner, name="Renamed Ltd", brand_colour="blue")
+    )
+    assert "Enter a colour as #" in response.content.decode()
+    assert response.context["current_partner"].name == "Northwind IT"
+    assert 'value="Renamed Ltd"' in response.content.decode()  # what was typed stays in the field
+
+
 def test_a_png_logo_is_stored_and_served_by_its_hash(owner_client, partner, client):
     response = owner_client.post(
         reverse("settings_details"), {**details(partner), "logo_upload": image_file()}
