@@ -47,7 +47,8 @@ def _parse_date(value: str | None) -> datetime.date | None:
 
 
 def _parse_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
+    """An id from a query string, or None. ASCII only: "²" passes isdigit() but not int()."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 DATE_PARAMS = ("due_from", "due_to", "paid_from", "paid_to")

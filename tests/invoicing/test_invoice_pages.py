@@ -228,6 +228,11 @@ def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partne
     assert "Enter dates as YYYY-MM-DD" in response.content.decode()
 
 
+@pytest.mark.parametrize("url_name", ["invoice_list", "invoice_create", "recurring_create"])
+def test_a_customer_id_that_is_not_a_plain_number_is_ignored(owner_client, partner, url_name):
+    assert owner_client.get(reverse(url_name), {"customer": "²"}).status_code == 200
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_list_reads_outside_a_transaction_and_writes_stay_atomic(owner_client, partner, monkeypatch):
     """ATOMIC_REQUESTS is skipped for the list (it only reads) and kept for every write."""
