@@ -116,6 +116,9 @@ def _lock(invoice: Invoice) -> Invoice:
     )
 
 
+MAX_DUE_AHEAD = datetime.timedelta(days=3653)
+
+
 def invoice_validate(*, partner: Partner, data: InvoiceInput, method_required: bool = True) -> None:
     """The seed's rules, checked on the server in the partner's time zone. Raises ValidationError by field.
 
@@ -131,6 +134,9 @@ def invoice_validate(*, partner: Partner, data: InvoiceInput, method_required: b
         errors["due_date"] = (
             f"The due date can't be in the past. Today is {partner.today():%b %-d, %Y} in {partner.timezone}."
         )
+    elif data.due_date > partner.today() + MAX_DUE_AHEAD:
+        # Reminders and pay links count days past the due date; near 9999-12-31 that overflows.
+        errors["due_date"] = "The due date can be at most 10 years from today."
     if data.currency not in money.CURRENCY_EXPONENTS:
         errors["currency"] = "Choose one of the listed currencies."
     totals = lines_totals(data.lines)

@@ -228,6 +228,16 @@ def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partne
     assert "Enter dates as YYYY-MM-DD" in response.content.decode()
 
 
+def test_a_due_date_more_than_ten_years_ahead_is_refused_next_to_the_field(owner_client, partner):
+    customer = customer_for(partner)
+    response = post_create(
+        owner_client, form_data(partner, customer=customer.pk, amount="5", due_date="9999-12-31")
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["due_date"] == ["The due date can be at most 10 years from today."]
+    assert 'value="9999-12-31"' in response.content.decode()
+
+
 @pytest.mark.parametrize("url_name", ["invoice_list", "invoice_create", "recurring_create"])
 def test_a_customer_id_that_is_not_a_plain_number_is_ignored(owner_client, partner, url_name):
     assert owner_client.get(reverse(url_name), {"customer": "²"}).status_code == 200
