@@ -65,6 +65,9 @@ def email_pay_link(*, invoice_id: int) -> str:
     from invoicing.models import Invoice
     from payments.portal.services import pay_link_email
 
+    if not isinstance(invoice_id, int):
+        logger.error("email_pay_link rejected: invoice_id %r is not an integer", invoice_id)
+        return "rejected"
     with scopes_disabled():
         invoice = Invoice.objects.select_related("partner", "customer").filter(pk=invoice_id).first()
     if invoice is None:

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from payments.tasks import email_pay_link
 from tests.factories.invoicing import make_invoice
 from tests.factories.payments import card_for
 from tests.payments.test_pay_page import customer, invoice, page_url, token  # noqa: F401
@@ -70,3 +71,10 @@ def test_odd_input_on_the_pay_page_never_gives_a_500(client, invoice, token):  #
     for query in ("?attempt=" + "x" * 5000, "?kind=zzz", "?kind[]=1"):
         assert client.get(page_url(token, "pay_result") + query).status_code in (200, 302), query
         assert client.get(page_url(token) + query).status_code == 200, query
+
+
+@pytest.mark.django_db
+def test_the_pay_link_email_task_rejects_bad_arguments_and_logs(caplog):
+    assert email_pay_link(invoice_id="1; drop table") == "rejected"
+    assert email_pay_link(invoice_id=999_999_999) == "rejected"
+    assert "email_pay_link rejected" in caplog.text
