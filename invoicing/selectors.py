@@ -116,8 +116,9 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
         invoices = invoices.filter(paid_at__lt=day_end(partner, filters.paid_to))
     if filters.bounced:
         invoices = invoices.filter(pk__in=bounced_emails(partner=partner).values("invoice_id"))
-    if filters.query.strip():
-        invoices = _search(partner, invoices, filters.query.strip())
+    query = filters.query.replace("\x00", " ").strip()  # PostgreSQL text can't hold NUL
+    if query:
+        invoices = _search(partner, invoices, query)
     return invoices
 
 
