@@ -168,8 +168,11 @@ def payment_record_offline(
     if method not in OFFLINE_METHODS:
         raise ValidationError({"method": "Choose check, bank transfer, cash or other."})
     invoice = invoice_lock(invoice)
-    if received_on > invoice.partner.today():
+    today = invoice.partner.today()
+    if received_on > today:
         raise ValidationError({"received_on": "The date received can't be in the future."})
+    if received_on < today.replace(year=today.year - 10, day=min(today.day, 28)):
+        raise ValidationError({"received_on": "The date received can be at most 10 years ago."})
     if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
     # Money may be on its way through the gateway (or a committed attempt is about to be sent by the

@@ -175,6 +175,14 @@ def test_partial_payments_then_paid(partner):
         )
         invoice.refresh_from_db()
         assert (invoice.status, invoice.amount_paid, invoice.amount_due) == (InvoiceStatus.OPEN, 4_000, 6_000)
+        for day, message in [
+            (datetime.date(1, 1, 1), "at most 10 years ago"),
+            (partner.today() + datetime.timedelta(days=1), "can't be in the future"),
+        ]:
+            with pytest.raises(ValidationError, match=message):
+                payment_record_offline(
+                    invoice=invoice, amount=1, method=PaymentMethodType.CASH, received_on=day, actor=None
+                )
         with pytest.raises(ValidationError, match=r"more than the \$60.00 still due"):
             payment_record_offline(
                 invoice=invoice,
