@@ -1,11 +1,12 @@
 """partners.backends.MembershipBackend: the signed-in user and their memberships, read fresh each request."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from partners.backends import MembershipBackend
-from partners.models import Membership, Role
+from partners.models import Membership, Partner, Role, User
 from tests.conftest import client_for, member_of
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +42,30 @@ def test_a_role_change_applies_on_the_very_next_request(partner):
         Membership.objects.filter(pk=membership.pk).update(role=Role.READ_ONLY)
     assert client.post(reverse("invoice_create"), {}).status_code == 403
     assert client.get(reverse("invoice_list")).status_code == 200
+
+
+def test_the_hand_written_query_reads_every_field_as_the_orm_does(partner, other_partner):
+    user = member_of(partner, Role.OWNER).user
+    with scopes_disabled():
+        Membership.objects.create(partner=other_partner, user=user, role=Role.MEMBER)
+        other_partner.is_active = False
+        other_partner.save(update_fields=["is_active"])
+        expected_partner = type(partner).objects.defer("logo").get(pk=partner.pk)
+    loaded = MembershipBackend().get_user(user.pk)
+    [membership] = loaded.partner_memberships  # the inactive business is left out
+    for field in type(user)._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(user, field.attname), field.name
+    for field in type(partner)._meta.concrete_fields:
+        if field.name != "logo":
+            assert getattr(membership.partner, field.attname) == getattr(expected_partner, field.attname)
+    assert membership.partner.get_deferred_fields() == {"logo"}
+    assert membership.role == Role.OWNER
+    assert membership.user is loaded
+
+
+def test_every_field_read_by_hand_needs_no_conversion_from_the_database():
+    """partners.selectors reads rows with a plain cursor: a field with a db converter (JSON, say) would
+    come back unconverted, so adding one to these models must change that code too."""
+    for model in (User, Membership, Partner):
+        for field in model._meta.concrete_fields:
+            assert not field.get_db_converters(connection), f"{model.__name__}.{field.name}"
