@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from invoicing.money import format_money
+from invoicing.selectors import InvoiceRow
 
 register = template.Library()
 
@@ -24,11 +25,11 @@ def _day(value: datetime.date) -> str:
 
 
 @register.simple_tag
-def invoice_rows(invoices) -> SafeString:
+def invoice_rows(invoices: list[InvoiceRow]) -> SafeString:
     detail_prefix = escape(reverse("invoice_list"))  # invoice_detail is this + "<id>/"
     rows = [
         f'<tr><td><a href="{detail_prefix}{int(invoice.pk)}/">{escape(invoice.display_number)}</a></td>'
-        f"<td>{escape(invoice.customer.display_name)}</td>"
+        f"<td>{escape(invoice.customer_display_name)}</td>"
         f'<td><span class="status status-{escape(invoice.list_status[0])}">'
         f"{escape(invoice.list_status[1])}</span></td>"
         f'<td class="num">{escape(format_money(invoice.total, invoice.currency))}</td>'
