@@ -81,7 +81,8 @@ def format_plain(minor: int, currency: str) -> str:
 def format_money(minor: int, currency: str) -> str:
     """'$1,250.50', 'KWD 1.250', '¥1,250': for reading."""
     places = exponent(currency)
-    number = f"{abs(to_decimal(minor, currency)):,.{places}f}"
+    whole, fraction = divmod(abs(minor), 10**places)  # integers: exact, and cheap on long lists
+    number = f"{whole:,}.{fraction:0{places}d}" if places else f"{whole:,}"
     sign = "-" if minor < 0 else ""
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency} {number}"

@@ -52,6 +52,8 @@ def _parse_int(value: str | None) -> int | None:
 
 
 DATE_PARAMS = ("due_from", "due_to", "paid_from", "paid_to")
+SORT_CHOICES = [(key, label) for key, (label, _, _) in selectors.SORTS.items()]
+CURRENCY_CHOICES = [("", "All"), *((code, code) for code in sorted(money.CURRENCY_EXPONENTS))]
 
 
 def list_filters(params) -> selectors.InvoiceFilters:
@@ -84,12 +86,11 @@ def invoice_list(request):
     )
     context = {
         "page": page,
-        "tabs": [(tab, selectors.TAB_LABELS.get(tab, tab.capitalize())) for tab in selectors.TABS],
-        "sorts": selectors.SORTS,
+        "sort_choices": SORT_CHOICES,
         "today": request.partner.today(),
         "filter_customer": _customer_or_none(request, filters.customer_id),
         "bad_dates": any(params.get(k) and not _parse_date(params.get(k)) for k in DATE_PARAMS),
-        "currencies": sorted(money.CURRENCY_EXPONENTS),
+        "currency_choices": CURRENCY_CHOICES,
         "export_query": urlencode(filters.as_params()),
     }
     template = (

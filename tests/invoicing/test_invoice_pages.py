@@ -6,7 +6,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from customers.models import Customer
-from invoicing import selectors
+from invoicing import money, selectors
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Role
 from tests.conftest import client_for, member_of
@@ -216,6 +216,16 @@ def test_list_rows_escape_what_people_typed(owner_client, partner):
     assert "<td>&lt;b&gt;Bold &amp; &quot;Co&quot;&lt;/b&gt;</td>" in body
     assert "<b>Bold" not in body
     assert "1 invoice<" in body
+
+
+def test_list_cells_the_app_writes_unescaped_hold_no_markup():
+    """invoicing.templatetags.invoice_list escapes only what people typed; the rest must stay plain."""
+    written = [
+        money.format_money(minor, code) for code in money.CURRENCY_EXPONENTS for minor in (0, -1, 10**12)
+    ]
+    written += [*selectors.STATUS_LABELS, *selectors.STATUS_LABELS.values(), "overdue", "Overdue"]
+    for text in written:
+        assert not set(text) & set("<>&\"'"), text
 
 
 def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partner):

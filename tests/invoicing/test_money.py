@@ -50,6 +50,10 @@ def test_impossible_amounts_are_refused_in_words(text, currency, message):
         (1250, "KWD", "KWD 1.250"),
         (5, "EUR", "€0.05"),
         (-1999, "GBP", "-£19.99"),
+        (0, "USD", "$0.00"),
+        (100, "CHF", "CHF 1.00"),
+        (123_456_789_012, "KWD", "KWD 123,456,789.012"),
+        (-7, "KWD", "-KWD 0.007"),
     ],
 )
 def test_formatting_follows_the_currency_exponent(minor, currency, text):
