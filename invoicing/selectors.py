@@ -185,9 +185,11 @@ class InvoiceRow:
         return self.customer_company or self.customer_name
 
 
-_ROW_COLUMNS = ", ".join([  # InvoiceRow's fields, in order
-    "i.id", "i.number", "i.status", "i.currency", "i.total", "i.amount_due", "i.due_date", "i.created_at",
-    "c.id", "c.name", "c.company",
+# InvoiceRow's fields, in order. created_at is read as a UTC timestamp and made aware in Python: Django's
+# psycopg loader for timestamptz runs in Python, psycopg's own for timestamp in C (51 rows a page).
+_ROW_COLUMNS = ", ".join([
+    "i.id", "i.number", "i.status", "i.currency", "i.total", "i.amount_due", "i.due_date",
+    "i.created_at AT TIME ZONE 'UTC'", "c.id", "c.name", "c.company",
 ])  # fmt: skip
 
 
@@ -271,7 +273,9 @@ def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "")
     if backwards:
         rows.reverse()
     today = partner.today()
-    for row in rows:  # the status a person reads, computed once here rather than per row in the template
+    for row in rows:
+        row.created_at = row.created_at.replace(tzinfo=datetime.UTC)
+        # The status a person reads, computed once here rather than per row in the template.
         overdue = row.status == InvoiceStatus.OPEN and row.due_date < today
         row.list_status = ("overdue", "Overdue") if overdue else (row.status, STATUS_LABELS[row.status])
     at_start = not decoded or (backwards and not has_more)
