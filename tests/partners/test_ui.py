@@ -50,5 +50,5 @@ def test_filter_selects_show_the_chosen_values(owner_client):
     html = owner_client.get(reverse("invoice_list"), {"currency": "JPY", "sort": "-total"}).content.decode()
     assert '<option value="JPY" selected>JPY</option>' in html
     assert '<option value="-total" selected>Largest total</option>' in html
-    assert '<option value="" >' not in html
+    assert '<option value="">All</option>' in html
     assert html.count(" selected>") == 2
