@@ -12,9 +12,11 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+import weasyprint
 from django.urls import reverse
 from django_scopes import scope
 from PIL import Image
+from weasyprint import html as weasyprint_html
 
 from customers.models import Customer
 from invoicing import pdf
@@ -33,7 +35,7 @@ from partners.services import partner_set_logo
 from tests.conftest import client_for, member_of
 
 pytestmark = pytest.mark.django_db
-POPPLER_TOOLS = ("pdftotext", "pdfinfo", "pdfimages", "pdffonts")
+POPPLER_TOOLS = ("pdftotext", "pdfinfo", "pdfimages", "pdffonts", "pdftoppm")
 
 
 @pytest.fixture(autouse=True)
@@ -135,6 +137,40 @@ def test_the_text_is_set_in_the_fonts_shipped_with_the_app(partner, customer, tm
     rows = poppler("pdffonts", content, tmp_path).splitlines()[2:]
     fonts = {row.split()[0].split("+", 1)[-1]: row.split()[-5] for row in rows}
     assert fonts == {"Invoice-Sans": "yes", "Invoice-Sans-Bold": "yes"}  # name: embedded
+
+
+def test_the_trimmed_user_agent_stylesheet_drops_only_pseudo_element_rules():
+    """If a WeasyPrint upgrade changes its stylesheet, this says so before the PDFs quietly change."""
+    stock = set(weasyprint_html.UA.splitlines())
+    trimmed = set(pdf.user_agent_css().splitlines())
+
+    assert {rule.split(" {")[0] for rule in stock - trimmed} == {
+        "::marker",
+        "::footnote-call",
+        "::footnote-marker",
+        "::note-call",
+        "::note-marker",
+        "::note-callback",
+    }
+    assert {rule.split(" {")[0] for rule in trimmed - stock} == {"li::marker"}
+
+
+def test_pages_are_drawn_as_with_weasyprints_full_stylesheet(partner, customer, monkeypatch, tmp_path):
+    lines = [line(), line("Onboarding\nand set-up", "1", 99_000, "0"), line("Licences", "12", 1_999, "20")]
+    invoice = make_invoice(partner, customer, lines=lines, memo="First line\nsecond line")
+    with scope(partner=partner):
+        invoice_apply_payment(invoice=invoice, amount=10_000, actor=None, message="Cheque")
+    invoice.refresh_from_db()
+
+    def pixels(content: bytes) -> bytes:
+        poppler("pdftoppm", content, tmp_path, "-r", "60", "-png", output=(str(tmp_path / "page"),))
+        return (tmp_path / "page-1.png").read_bytes()
+
+    trimmed = pixels(pdf.invoice_pdf_render(invoice=invoice))
+    monkeypatch.setattr(pdf.InvoiceHTML, "_ua_stylesheets", weasyprint.HTML._ua_stylesheets)
+    stock = pixels(pdf.invoice_pdf_render(invoice=invoice))
+
+    assert trimmed == stock
 
 
 def test_dates_read_like_nov_21_2026():
