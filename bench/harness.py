@@ -38,6 +38,26 @@ def p95_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20)
     return statistics.quantiles(timings, n=20)[18]
 
 
+def paired_p95_ms(
+    first: Callable[[], object], second: Callable[[], object], *, runs: int = 200, warmup: int = 20
+) -> tuple[float, float]:
+    """p95s of two functions timed in alternation, for a ratio of the two.
+
+    This kind of shared machine runs up to twice as fast one minute as the next; two p95s measured one
+    after the other compared those minutes as much as the code. Alternating gives both the same ones.
+    """
+    for _ in range(warmup):
+        first()
+        second()
+    timings: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for function, into in ((first, timings[0]), (second, timings[1])):
+            start = time.perf_counter()
+            function()
+            into.append((time.perf_counter() - start) * 1000)
+    return statistics.quantiles(timings[0], n=20)[18], statistics.quantiles(timings[1], n=20)[18]
+
+
 def five_line_invoice(customer):
     """The partner's open five-line invoice to `customer`, made on the first run and reused (call it in
     the partner's scope): what the PDF and pay page benchmarks draw."""
