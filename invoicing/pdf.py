@@ -83,21 +83,25 @@ def user_agent_css() -> str:
 
 
 @functools.cache
-def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher, CSS]:
+def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
     """Built on first use in each process (not at import, so forked workers each build their own)."""
     fetcher = LocalOnlyFetcher()
     font_config = FontConfiguration()
     stylesheet = CSS(filename=str(STYLESHEET), url_fetcher=fetcher, font_config=font_config)
+    return font_config, stylesheet, fetcher
+
+
+@functools.cache
+def _user_agent_stylesheet() -> CSS:
     # Its @counter-style rules are parsed into a throwaway registry: documents take WeasyPrint's own.
-    user_agent = CSS(string=user_agent_css(), counter_style=CounterStyle())
-    return font_config, stylesheet, fetcher, user_agent
+    return CSS(string=user_agent_css(), counter_style=CounterStyle())
 
 
 class InvoiceHTML(HTML):
     """An HTML document drawn with the trimmed user-agent stylesheet above."""
 
     def _ua_stylesheets(self, forms=False):
-        user_agent = _assets()[3]
+        user_agent = _user_agent_stylesheet()
         return [user_agent, weasyprint_html.UA_FORM_STYLESHEET] if forms else [user_agent]
 
 
@@ -118,7 +122,7 @@ def invoice_pdf_render(*, invoice: Invoice) -> bytes:
     with scope(partner=invoice.partner):
         context = _context(invoice)
     with _render_lock:
-        font_config, stylesheet, fetcher, _ = _assets()
+        font_config, stylesheet, fetcher = _assets()
         logo = _logo(invoice.partner)
         html = render_to_string(TEMPLATE, context | {"logo_uri": logo.data_uri})
         document = InvoiceHTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
