@@ -508,4 +508,4 @@ def test_beat_runs_the_job_every_minute(settings):
     partner = PartnerFactory(timezone="UTC")
     with at(datetime.datetime(2026, 11, 20, tzinfo=UTC)):
         make_schedule(partner, start_date=D(2026, 11, 20))
-        assert issue_recurring.delay().get() == {"issued": 1}
+        assert issue_recurring.delay().get(timeout=10) == {"issued": 1}
