@@ -18,7 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
+from xml.etree import ElementTree
 
+import cssselect2
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -98,7 +100,27 @@ def _user_agent_stylesheet() -> CSS:
 
 
 class InvoiceHTML(HTML):
-    """An HTML document drawn with the trimmed user-agent stylesheet above."""
+    """The invoice template's output, parsed as XML and drawn with the trimmed user-agent stylesheet above.
+
+    The template writes well-formed XHTML, which expat parses in a tenth of the time WeasyPrint's HTML5
+    parser takes (about 3 ms of a 50 ms render). Text a user typed can still break XML (a control
+    character pasted into a memo, say); such a document goes through the HTML5 parser as before.
+    """
+
+    def __init__(self, *, string: str, base_url: str, url_fetcher: URLFetcher):
+        try:
+            # Our template's output: every user-typed text is escaped, so it can hold no DOCTYPE or
+            # entity of a user's, and ElementTree fetches no external entities anyway.
+            root = ElementTree.fromstring(string)  # noqa: S314
+        except ElementTree.ParseError:
+            super().__init__(string=string, base_url=base_url, url_fetcher=url_fetcher)
+            return
+        # What HTML.__init__ sets once it has a tree (tests/invoicing/test_pdf.py compares the two).
+        self.base_url = base_url
+        self.url_fetcher = url_fetcher
+        self.media_type = "print"
+        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+        self.etree_element = self.wrapper_element.etree_element
 
     def _ua_stylesheets(self, forms=False):
         user_agent = _user_agent_stylesheet()
@@ -185,6 +207,9 @@ def _context(invoice: Invoice) -> dict:
         "amount_due": format_money(invoice.amount_due, currency),
         "headline": headline,
         "summary": f"{invoice.display_number} · {headline}",
+        # Lines, not |linebreaksbr: the template writes XHTML (<br/>), which that filter does not.
+        "memo_lines": invoice.memo.splitlines(),
+        "footer_lines": invoice.footer.splitlines(),
         "pay_url": invoice_pay_url(invoice),
     }
 

@@ -173,6 +173,78 @@ def test_pages_are_drawn_as_with_weasyprints_full_stylesheet(partner, customer, 
     assert trimmed == stock
 
 
+def pixels_of(content: bytes, tmp_path) -> bytes:
+    poppler("pdftoppm", content, tmp_path, "-r", "60", "-png", output=(str(tmp_path / "page"),))
+    return (tmp_path / "page-1.png").read_bytes()
+
+
+def refuse_html5_parsing(monkeypatch):
+    def html5_parse(*args, **kwargs):
+        raise AssertionError("the invoice went through the HTML5 parser")
+
+    monkeypatch.setattr(weasyprint.tinyhtml5, "parse", html5_parse)
+
+
+def test_an_invoice_is_parsed_as_xml_and_drawn_as_the_html5_parser_would(
+    partner, customer, monkeypatch, tmp_path
+):
+    """Every element the template can write (memo, footer, logo, stamp, lines, credits) in one invoice."""
+    with scope(partner=partner):
+        partner_set_logo(partner=partner, data=png(300, 80), content_type="image/png")
+    lines = [line(), line("Onboarding\nand set-up", "1", 99_000, "0"), line("Licences", "12", 1_999, "20")]
+    invoice = make_invoice(partner, customer, lines=lines, memo="First line\r\nsecond & <third>")
+    with scope(partner=partner):
+        invoice_apply_payment(invoice=invoice, amount=10_000, actor=None, message="Cheque")
+        credit_note_create(invoice=invoice, amount=5_000, reason="Goodwill", actor=None)
+    invoice.refresh_from_db()
+
+    with monkeypatch.context() as patched:
+        refuse_html5_parsing(patched)
+        as_xml = pdf.invoice_pdf_render(invoice=invoice)
+
+    def not_xml(text):
+        raise pdf.ElementTree.ParseError("refused for the test")
+
+    monkeypatch.setattr(pdf.ElementTree, "fromstring", not_xml)
+    as_html5 = pdf.invoice_pdf_render(invoice=invoice)
+    assert pixels_of(as_xml, tmp_path) == pixels_of(as_html5, tmp_path)
+    assert "second & <third>" in text_of(as_xml, tmp_path)
+
+
+def test_text_that_is_not_valid_xml_goes_through_the_html5_parser(partner, customer, monkeypatch, tmp_path):
+    invoice = make_invoice(partner, customer, memo="Ref\x01 42, see \x08attached")
+    html5_parses = []
+    real_parse = weasyprint.tinyhtml5.parse
+
+    def counting_parse(*args, **kwargs):
+        html5_parses.append(1)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.tinyhtml5, "parse", counting_parse)
+
+    text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
+
+    assert html5_parses == [1]
+    assert "Ref" in text
+    assert "attached" in text
+
+
+def test_the_xml_path_sets_up_the_document_as_weasyprint_does():
+    """InvoiceHTML sets what HTML.__init__ sets once parsed: a WeasyPrint upgrade adding to it fails here."""
+    source = '<html lang="en"><head><title>T</title></head><body><p>x</p></body></html>'
+    fetcher = pdf.LocalOnlyFetcher()
+    ours = pdf.InvoiceHTML(string=source, base_url="file:///fonts/", url_fetcher=fetcher)
+    stock = weasyprint.HTML(string=source, base_url="file:///fonts/", url_fetcher=fetcher)
+
+    assert vars(ours).keys() == vars(stock).keys()
+    for name in ("base_url", "url_fetcher", "media_type"):
+        assert getattr(ours, name) == getattr(stock, name)
+    assert ours.etree_element.tag == stock.etree_element.tag == "html"
+    assert [element.tag for element in ours.etree_element.iter()] == [
+        element.tag for element in stock.etree_element.iter()
+    ]
+
+
 def test_dates_read_like_nov_21_2026():
     assert pdf.format_date(datetime.date(2026, 11, 21)) == "Nov 21, 2026"
     assert pdf.format_date(datetime.date(2026, 3, 5)) == "Mar 5, 2026"
