@@ -198,6 +198,9 @@ def _context(invoice: Invoice) -> dict:
         "issue_date": format_date(invoice.issue_date),
         "due_date": format_date(invoice.due_date),
         "lines": [_line(line, currency) for line in lines],
+        # One rate for every line is said once, in the totals ("Tax (8.25% on $500.00)"); a column
+        # repeating it on each line costs the reader a column and the render 2-3 ms.
+        "tax_column": len({line.tax_rate for line in lines}) > 1,
         "taxes": _taxes(lines, currency),
         "subtotal": format_money(invoice.subtotal, currency),
         "tax_total": format_money(invoice.tax_total, currency),

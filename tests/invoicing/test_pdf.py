@@ -130,6 +130,48 @@ def test_the_pdf_shows_number_customer_lines_and_amounts(partner, customer, tmp_
     assert pages_of(content, tmp_path) == 1
 
 
+def test_each_page_ends_with_the_number_the_amount_due_and_the_page_count(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer, lines=[line(f"Device {n}") for n in range(60)])
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    pages = text_of(content, tmp_path).split("\f")[:-1]
+    assert len(pages) == pages_of(content, tmp_path) > 1
+    amount_due = pdf.format_money(invoice.amount_due, "USD")
+    summary = f"{invoice.number} · {amount_due} due {pdf.format_date(invoice.due_date)}"
+    for number, page in enumerate(pages, start=1):
+        last_line = page.strip().splitlines()[-1]
+        assert summary in last_line
+        assert f"Page {number} of {len(pages)}" in last_line
+
+
+def header_row(content: bytes, tmp_path) -> str:
+    return next(row for row in text_of(content, tmp_path).splitlines() if "Description" in row)
+
+
+def test_one_tax_rate_is_stated_in_the_totals_not_on_every_line(partner, customer, tmp_path):
+    invoice = make_invoice(partner, customer, lines=[line("Backup"), line("Monitoring", "1", 5_000)])
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert header_row(content, tmp_path).split() == ["Description", "Qty", "Unit", "price", "Amount"]
+    text = text_of(content, tmp_path)
+    assert text.count("8.25%") == 1
+    assert "Tax (8.25% on $300.00)" in text
+
+
+def test_lines_taxed_at_different_rates_each_show_their_rate(partner, customer, tmp_path):
+    lines = [line("Backup"), line("Training", "1", 5_000, "0"), line("Licences", "3", 1_000, "20")]
+    invoice = make_invoice(partner, customer, lines=lines)
+
+    content = pdf.invoice_pdf_render(invoice=invoice)
+
+    assert header_row(content, tmp_path).split() == ["Description", "Qty", "Unit", "price", "Tax", "Amount"]
+    rows = text_of(content, tmp_path).splitlines()
+    for description, rate in (("Backup", "8.25%"), ("Training", "0%"), ("Licences", "20%")):
+        assert rate in next(row for row in rows if row.lstrip().startswith(description))
+
+
 def test_the_text_is_set_in_the_fonts_shipped_with_the_app(partner, customer, tmp_path):
     """Only the @font-face family from static/fonts/ is used and embedded, never a system fallback."""
     content = pdf.invoice_pdf_render(invoice=make_invoice(partner, customer))
