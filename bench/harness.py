@@ -27,7 +27,7 @@ def report(name: str, value: float, unit: str) -> None:
     )
 
 
-def p95_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20) -> float:
+def timings_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20) -> list[float]:
     for _ in range(warmup):
         function()
     timings = []
@@ -35,7 +35,15 @@ def p95_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20)
         start = time.perf_counter()
         function()
         timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def p95(timings: list[float]) -> float:
     return statistics.quantiles(timings, n=20)[18]
+
+
+def p95_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20) -> float:
+    return p95(timings_ms(function, runs=runs, warmup=warmup))
 
 
 def paired_p95_ms(
