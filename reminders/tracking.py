@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from config.params import parse_id
 from invoicing.models import EventKind
 from invoicing.services import invoice_event
 from partners.models import Partner
@@ -43,8 +44,8 @@ def _find(event: AnymailTrackingEvent) -> OutboundEmail | None:
         found = None
         if event.message_id:
             found = OutboundEmail.objects.filter(esp_message_id=str(event.message_id)).first()
-        if found is None and str(email_id).isdigit():
-            found = OutboundEmail.objects.filter(pk=int(email_id)).first()
+        if found is None and (pk := parse_id(email_id)) is not None:
+            found = OutboundEmail.objects.filter(pk=pk).first()
         return found
 
 

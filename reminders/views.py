@@ -9,6 +9,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from config.celery import enqueue
+from config.params import parse_id
 from customers.models import Customer
 from invoicing import selectors as invoice_selectors
 from invoicing.models import Invoice, InvoiceStatus
@@ -111,7 +112,7 @@ def email_preview_html(request):
 def _preview_invoice(request) -> Invoice:
     """The invoice named in ?invoice=, else the latest open one, else a sample that is never saved."""
     partner = request.partner
-    invoice_id = _query_number(request, "invoice")
+    invoice_id = parse_id(request.GET.get("invoice"))
     if invoice_id is not None:
         return invoice_selectors.invoice_get(partner=partner, invoice_id=invoice_id)
     latest = (
@@ -135,20 +136,13 @@ def _preview_invoice(request) -> Invoice:
     )
 
 
-def _query_number(request, name: str) -> int | None:
-    """?name= as a number, or None for anything else a hand-edited link may hold ("²" is a digit to
-    str.isdigit but not to int(), and int() refuses over 4300 digits)."""
-    value = request.GET.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
-
-
 def _preview_drawn(request) -> emails.Drawn:
     kind = request.GET.get("kind", NotificationKind.INVOICE)
     if kind not in NotificationKind.values or kind == NotificationKind.OTHER:
         raise Http404("No such email.")
     invoice = _preview_invoice(request)
     prefs = selectors.notification_settings(partner=request.partner)
-    days = _query_number(request, "days") or 0
+    days = parse_id(request.GET.get("days")) or 0
     link = "#pay-link"  # each real email carries a pay link of its own, made when it is sent
     if kind in emails.INVOICE_KINDS:
         offset = -days if kind == NotificationKind.BEFORE_DUE else days

@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
@@ -46,11 +47,6 @@ def _parse_date(value: str | None) -> datetime.date | None:
         return None
 
 
-def _parse_int(value: str | None) -> int | None:
-    """An id from a query string, or None. ASCII only: "²" passes isdigit() but not int()."""
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
-
-
 DATE_PARAMS = ("due_from", "due_to", "paid_from", "paid_to")
 SORT_CHOICES = [(key, label) for key, (label, _, _) in selectors.SORTS.items()]
 CURRENCY_CHOICES = [("", "All"), *((code, code) for code in sorted(money.CURRENCY_EXPONENTS))]
@@ -63,7 +59,7 @@ def list_filters(params) -> selectors.InvoiceFilters:
     return selectors.InvoiceFilters(
         tab=params.get("tab") if params.get("tab") in selectors.TABS else "all",
         query=params.get("q", "")[:100],
-        customer_id=_parse_int(params.get("customer")),
+        customer_id=parse_id(params.get("customer")),
         due_from=_parse_date(params.get("due_from")),
         due_to=_parse_date(params.get("due_to")),
         sort=params.get("sort") if params.get("sort") in selectors.SORTS else "-created",
@@ -150,7 +146,7 @@ def _customer_or_none(request, customer_id: int | None) -> Customer | None:
 
 def _selected_customer(request, form: InvoiceForm) -> Customer | None:
     raw = form.data.get("customer") if form.is_bound else form.initial.get("customer")
-    return _customer_or_none(request, _parse_int(str(raw)) if raw else None)
+    return _customer_or_none(request, parse_id(raw))
 
 
 def _form_context(
@@ -296,7 +292,7 @@ def _follow_default_option(request, data) -> None:
     """The default payment option follows the chosen customer (Charge on due date with Auto-Pay on) until
     the person picks an option: `payment_option_default` is the option the page pre-selected, so a
     different submitted option was chosen by hand and is kept."""
-    customer = _customer_or_none(request, _parse_int(data.get("customer")))
+    customer = _customer_or_none(request, parse_id(data.get("customer")))
     default = default_payment_option(customer)
     shown_default = data.get("payment_option_default") or PaymentOption.CHARGE_LATER
     if data.get("payment_option", "") in ("", shown_default):
@@ -316,8 +312,8 @@ def _form_page(request, invoice: Invoice | None):
     if action == "change_customer":
         data["customer"] = ""
     initial = _initial(request.partner, invoice)
-    if invoice is None and _parse_int(request.GET.get("customer")):
-        initial["customer"] = _parse_int(request.GET.get("customer"))  # "Create invoice" from a customer page
+    if invoice is None and parse_id(request.GET.get("customer")):
+        initial["customer"] = parse_id(request.GET.get("customer"))  # "Create invoice" from a customer page
         customer = _customer_or_none(request, initial["customer"])
         initial["payment_option"] = default_payment_option(customer)
     if invoice is None and data is not None and action not in ("draft", "create"):

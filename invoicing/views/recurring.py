@@ -8,6 +8,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.params import parse_id
 from customers.selectors import customer_payment_methods
 from invoicing import money, recurring
 from invoicing import recurring_selectors as selectors
@@ -19,7 +20,6 @@ from invoicing.views.invoices import (
     _customer_or_none,
     _follow_default_option,
     _form_context,
-    _parse_int,
     _parse_only,
     form_customer,
     form_lines,
@@ -58,7 +58,7 @@ def recurring_list(request):
 def _initial(request, schedule: RecurringSchedule | None) -> dict:
     if schedule is None:
         initial = recurring_initial(request.partner)
-        customer = _customer_or_none(request, _parse_int(request.GET.get("customer")))
+        customer = _customer_or_none(request, parse_id(request.GET.get("customer")))
         if customer is not None:  # "Add recurring payment" from a customer's page
             initial["customer"] = customer.pk
         initial["payment_option"] = default_payment_option(customer)
@@ -197,7 +197,7 @@ def recurring_edit(request, schedule_id: int):
 def recurring_preview(request):
     """htmx: the next six issue dates, recomputed as the frequency, day, start and end change."""
     schedule = None
-    if schedule_id := _parse_int(request.GET.get("schedule")):
+    if schedule_id := parse_id(request.GET.get("schedule")):
         schedule = selectors.recurring_get(partner=request.partner, schedule_id=schedule_id)
     form = RecurringForm(request.GET or None, partner=request.partner, initial=_initial(request, schedule))
     if form.is_bound:

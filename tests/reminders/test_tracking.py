@@ -218,6 +218,14 @@ def test_event_for_a_message_we_never_sent_is_ignored(client, sent_invoice):
     assert the_email(sent_invoice).status == EmailStatus.SENT
 
 
+@pytest.mark.parametrize("email_id", ["²", "9" * 30, "-1", ""])
+def test_an_event_whose_metadata_names_no_email_of_ours_is_ignored(client, sent_invoice, email_id):
+    event = delivery(message_id="00000000-0000-0000-0000-000000000000") | {"Metadata": {"email_id": email_id}}
+
+    assert post_webhook(client, event).status_code == 200
+    assert the_email(sent_invoice).status == EmailStatus.SENT
+
+
 def test_a_failed_send_is_retried_with_backoff_and_shown(partner, django_capture_on_commit_callbacks):
     from reminders.services import email_deliver
 

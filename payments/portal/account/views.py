@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
+from config.params import parse_id
 from customers.selectors import customer_payment_methods
 from customers.services import customer_update
 from invoicing import money
@@ -225,8 +226,8 @@ def pay(request, partner, customer):
 
 
 def _ids(values) -> list[int]:
-    """The invoice ids in a hand-editable list; anything but ASCII digits ("²" passes isdigit) is dropped."""
-    return [int(value) for value in map(str, values) if value.isascii() and value.isdigit()][:100]
+    """The invoice ids in a hand-editable list; anything that is not an id is dropped."""
+    return [invoice_id for invoice_id in map(parse_id, values) if invoice_id is not None][:100]
 
 
 def _already_submitted(customer, data) -> bool:
