@@ -35,6 +35,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from invoicing.models import Invoice, InvoicePdf, InvoiceStatus
 from invoicing.money import format_money
+from invoicing.pdf_styles import SharedStyles
 from invoicing.services import buyer_details, seller_details
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
@@ -93,6 +94,16 @@ def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
     return font_config, stylesheet, fetcher
 
 
+@functools.lru_cache(maxsize=64)
+def _brand_stylesheet(accent: str, ink: str) -> CSS:
+    """The partner's colours, as custom properties that invoice-pdf.css uses.
+
+    A stylesheet parsed once per colour pair rather than a <style> in each document: its declarations
+    are then the same objects render after render, so `SharedStyles` recognises the cascades they
+    are part of (all of them: they sit on the root element, and every element inherits them)."""
+    return CSS(string=f":root {{ --brand: {accent}; --brand-ink: {ink}; }}")
+
+
 @functools.cache
 def _user_agent_stylesheet() -> CSS:
     # Its @counter-style rules are parsed into a throwaway registry: documents take WeasyPrint's own.
@@ -107,6 +118,10 @@ class InvoiceHTML(HTML):
     3 ms). Text a user typed can still break XML (a control character pasted into a memo, say); such a
     document goes through the HTML5 parser as before.
     """
+
+    # Computed styles carried from one render to the next (invoicing/pdf_styles.py); renders take
+    # turns under _render_lock, so one registry serves the process.
+    shared_styles = SharedStyles()
 
     def __init__(self, *, string: str, base_url: str, url_fetcher: URLFetcher):
         try:
@@ -148,8 +163,9 @@ def invoice_pdf_render(*, invoice: Invoice) -> bytes:
         font_config, stylesheet, fetcher = _assets()
         logo = _logo(invoice.partner)
         html = render_to_string(TEMPLATE, context | {"logo_uri": logo.data_uri})
+        brand = _brand_stylesheet(context["brand"]["accent"], context["brand"]["ink"])
         document = InvoiceHTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
-        return document.write_pdf(stylesheets=[stylesheet], font_config=font_config, cache=logo.images)
+        return document.write_pdf(stylesheets=[stylesheet, brand], font_config=font_config, cache=logo.images)
 
 
 def invoice_pdf_get(*, invoice: Invoice) -> bytes:

@@ -17,10 +17,12 @@ from django.urls import reverse
 from django_scopes import scope
 from PIL import Image
 from weasyprint import html as weasyprint_html
+from weasyprint.css import ComputedStyle
 
 from customers.models import Customer
 from invoicing import pdf
 from invoicing.models import Invoice, InvoicePdf
+from invoicing.pdf_styles import SharedStyles, SharingStyleFor
 from invoicing.services import (
     InvoiceInput,
     LineInput,
@@ -562,3 +564,113 @@ def test_a_very_light_brand_colour_keeps_headings_readable():
     assert pdf.brand_colours("#ffee00")["ink"] == "#1b1f24"
     assert pdf.brand_colours("#1f4e8c") == {"accent": "#1f4e8c", "ink": "#1f4e8c"}
     assert pdf.brand_colours("red; } body { display: none")["accent"] == pdf.DEFAULT_BRAND_COLOUR
+
+
+def every_page_in_pixels(content: bytes, tmp_path) -> list[bytes]:
+    folder = tmp_path / f"pages-{len(list(tmp_path.iterdir()))}"
+    folder.mkdir()
+    poppler("pdftoppm", content, tmp_path, "-r", "60", "-png", output=(str(folder / "page"),))
+    return [page.read_bytes() for page in sorted(folder.iterdir())]
+
+
+@pytest.fixture
+def invoices_of_every_kind(partner, customer, other_partner):
+    """Every element and state the template draws, across two partners' colours (one very light)."""
+    other_partner.brand_colour = "#ffee00"
+    other_partner.save(update_fields=["brand_colour"])
+    with scope(partner=other_partner):
+        partner_set_logo(partner=other_partner, data=png(300, 80), content_type="image/png")
+        other_customer = Customer.objects.create(
+            partner=other_partner, name="Grace Hopper", email="g@navy.example"
+        )
+    mixed = [line(), line("Onboarding\nand set-up", "1", 99_000, "0"), line("Licences", "12", 1_999, "20")]
+    many = [line(f"Service item {n}: monthly support retainer", "1", 9_900 + n) for n in range(60)]
+    kinds = {
+        "open": make_invoice(partner, customer, memo="Net 30\nThank you"),
+        "draft": make_invoice(partner, customer, finalize=False),
+        "paid": make_invoice(partner, customer),
+        "void": make_invoice(partner, customer),
+        "pages": make_invoice(partner, customer, lines=many),
+        "branded": make_invoice(other_partner, other_customer, lines=mixed, memo="Quarterly & <annual>"),
+    }
+    with scope(partner=partner):
+        invoice_apply_payment(invoice=kinds["paid"], amount=kinds["paid"].total, actor=None, message="Cash")
+        invoice_void(invoice=kinds["void"], actor=None)
+    with scope(partner=other_partner):
+        invoice_apply_payment(invoice=kinds["branded"], amount=10_000, actor=None, message="Cheque")
+        credit_note_create(invoice=kinds["branded"], amount=5_000, reason="Goodwill", actor=None)
+    return {
+        kind: Invoice.objects.with_scopes_disabled().select_related("partner", "customer").get(pk=invoice.pk)
+        for kind, invoice in kinds.items()
+    }
+
+
+def test_styles_carried_between_renders_draw_the_same_pages(invoices_of_every_kind, monkeypatch, tmp_path):
+    """Each kind drawn after all the others, so it starts from styles another invoice's render left."""
+    shared = SharedStyles()
+    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
+    kinds = list(invoices_of_every_kind)
+    for kind in kinds:
+        pdf.invoice_pdf_render(invoice=invoices_of_every_kind[kind])
+    reused_before = shared.reused
+    carried = {kind: pdf.invoice_pdf_render(invoice=invoices_of_every_kind[kind]) for kind in reversed(kinds)}
+
+    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", None)
+    for kind, content in carried.items():
+        fresh = pdf.invoice_pdf_render(invoice=invoices_of_every_kind[kind])
+        assert every_page_in_pixels(content, tmp_path) == every_page_in_pixels(fresh, tmp_path), kind
+    assert shared.reused - reused_before >= 40 * len(kinds)
+
+
+def count_style_computations(monkeypatch) -> list[str]:
+    computed = []
+    compute = ComputedStyle.__missing__
+
+    def counting(style, key):
+        computed.append(key)
+        return compute(style, key)
+
+    monkeypatch.setattr(ComputedStyle, "__missing__", counting)
+    return computed
+
+
+def test_a_second_render_computes_a_fraction_of_the_styles(partner, customer, monkeypatch):
+    invoice = make_invoice(partner, customer)
+    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", SharedStyles())
+    computed = count_style_computations(monkeypatch)
+
+    pdf.invoice_pdf_render(invoice=invoice)
+    first = len(computed)
+    computed.clear()
+    pdf.invoice_pdf_render(invoice=invoice)
+
+    assert first > 3_000  # WeasyPrint computes each style property by property
+    assert len(computed) < first / 3
+
+
+def test_the_registry_forgets_everything_when_full(invoices_of_every_kind, monkeypatch, tmp_path):
+    shared = SharedStyles(max_keys=20)
+    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
+    branded = invoices_of_every_kind["branded"]
+    pdf.invoice_pdf_render(invoice=invoices_of_every_kind["open"])
+    pdf.invoice_pdf_render(invoice=branded)
+    carried = pdf.invoice_pdf_render(invoice=branded)
+
+    assert len(shared._keys) <= 20
+    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", None)
+    assert every_page_in_pixels(carried, tmp_path) == every_page_in_pixels(
+        pdf.invoice_pdf_render(invoice=branded), tmp_path
+    )
+
+
+def test_other_weasyprint_documents_are_drawn_without_shared_styles(monkeypatch):
+    computed = count_style_computations(monkeypatch)
+    source = (
+        "<html><body><table style='margin-left: auto; width: 50%'><tr><td>1</td></tr></table></body></html>"
+    )
+
+    for _ in range(2):
+        computed.clear()
+        weasyprint.HTML(string=source).render()
+        assert len(computed) > 300
+    assert weasyprint.css.StyleFor is SharingStyleFor  # installed; acts only for InvoiceHTML
