@@ -11,15 +11,20 @@ benchmarks, which measure the same processes.
    ~70,000 allocations, walking every live object of the request in progress: 10-15 ms in the middle
    of an invoice PDF render, on about one render in twenty (its p95 and p99). Cyclic garbage that
    reaches the oldest generation is freed later, which is all this trades.
+3. Young collections run after 10,000 new objects rather than 700. A render keeps its box tree and
+   styles alive until it ends, and each young collection walks what it has built so far: with
+   CPython's 700, an invoice PDF saw about four young and one middle collection per render. In blocks
+   of 20 renders alternated in one process, 10,000 took the median from 37.2 to 35.4 ms.
 """
 
 import gc
 
+YOUNG_COLLECTION_THRESHOLD = 10_000  # CPython's default is 700: new objects not yet collected
 FULL_COLLECTION_THRESHOLD = 100  # CPython's default is 10: collections of the middle generation
 
 
 def freeze_startup_objects() -> None:
     gc.collect()
     gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)
+    _, middle, _ = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, FULL_COLLECTION_THRESHOLD)
