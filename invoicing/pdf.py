@@ -96,12 +96,20 @@ def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
 
 @functools.lru_cache(maxsize=64)
 def _brand_stylesheet(accent: str, ink: str) -> CSS:
-    """The partner's colours, as custom properties that invoice-pdf.css uses.
+    """The partner's colours, on the few elements that carry them.
 
-    A stylesheet parsed once per colour pair rather than a <style> in each document: its declarations
-    are then the same objects render after render, so `SharedStyles` recognises the cascades they
-    are part of (all of them: they sit on the root element, and every element inherits them)."""
-    return CSS(string=f":root {{ --brand: {accent}; --brand-ink: {ink}; }}")
+    A stylesheet parsed once per colour pair, drawn before invoice-pdf.css (whose rules, such as a void
+    invoice's grey amounts, win over it). Only these elements' styles then differ from one partner to
+    the next, so `SharedStyles` keeps serving every other style to every partner's invoices; custom
+    properties on the root would have made every element's style depend on the brand."""
+    return CSS(
+        string=f"""
+        body::before, .lines th {{ border-color: {accent}; }}
+        h1, .brand-name, .amount-line, .pay-link a, .totals .amount-due th, .totals .amount-due td {{
+            color: {ink};
+        }}
+        """
+    )
 
 
 @functools.cache
@@ -165,7 +173,7 @@ def invoice_pdf_render(*, invoice: Invoice) -> bytes:
         html = render_to_string(TEMPLATE, context | {"logo_uri": logo.data_uri})
         brand = _brand_stylesheet(context["brand"]["accent"], context["brand"]["ink"])
         document = InvoiceHTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
-        return document.write_pdf(stylesheets=[stylesheet, brand], font_config=font_config, cache=logo.images)
+        return document.write_pdf(stylesheets=[brand, stylesheet], font_config=font_config, cache=logo.images)
 
 
 def invoice_pdf_get(*, invoice: Invoice) -> bytes:

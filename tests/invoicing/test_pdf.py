@@ -648,6 +648,26 @@ def test_a_second_render_computes_a_fraction_of_the_styles(partner, customer, mo
     assert len(computed) < first / 3
 
 
+def test_a_partners_colours_leave_the_other_styles_shared(partner, customer, other_partner, monkeypatch):
+    """The brand colours sit on a few leaf elements, so another partner's invoice reuses the rest."""
+    other_partner.brand_colour = "#ffee00"
+    other_partner.save(update_fields=["brand_colour"])
+    with scope(partner=other_partner):
+        other_customer = Customer.objects.create(
+            partner=other_partner, name="Grace Hopper", email="g@navy.example"
+        )
+    shared = SharedStyles()
+    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
+    pdf.invoice_pdf_render(invoice=make_invoice(partner, customer))
+    keys_of_one_partner = len(shared._keys)
+
+    reused_before = shared.reused
+    pdf.invoice_pdf_render(invoice=make_invoice(other_partner, other_customer))
+
+    assert shared.reused - reused_before >= 0.7 * keys_of_one_partner
+    assert len(shared._keys) - keys_of_one_partner <= 0.3 * keys_of_one_partner
+
+
 def test_the_registry_forgets_everything_when_full(invoices_of_every_kind, monkeypatch, tmp_path):
     shared = SharedStyles(max_keys=20)
     monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
