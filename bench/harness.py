@@ -38,6 +38,20 @@ def timings_ms(function: Callable[[], object], *, runs: int = 200, warmup: int =
     return timings
 
 
+def steady_work() -> int:
+    """A fixed piece of pure Python (about 5 ms here): timed beside a benchmark, it shows how steady the
+    machine was, since its own time never changes."""
+    table = {}
+    for number in range(40_000):
+        table[number % 1_000] = table.get(number % 1_000, 0) + number * number
+    return sum(table.values())
+
+
+def steadiness(timings: list[float]) -> float:
+    """p95 / median of `steady_work`'s timings: 1.0 on a steady machine."""
+    return p95(timings) / statistics.median(timings)
+
+
 def p95(timings: list[float]) -> float:
     return statistics.quantiles(timings, n=20)[18]
 
