@@ -426,7 +426,10 @@ def test_one_batch_records_every_kind_of_outcome_as_single_charges_would(partner
 
     paid, soft, hard, timed_out, bank = (refreshed(invoice) for invoice in invoices)
     assert paid.status == InvoiceStatus.PAID
-    assert list(paid.events.values_list("kind", flat=True))[-3:] == [
+    # The receipt is emailed at once within the partner's sending hours, else at the next one: its
+    # "sent" event follows or not depending on the hour the test runs, so emails are left out here.
+    emails = (EventKind.SENT, EventKind.REMINDER_SENT, EventKind.EMAIL)
+    assert list(paid.events.exclude(kind__in=emails).values_list("kind", flat=True))[-3:] == [
         EventKind.PAYMENT_ATTEMPTED,
         EventKind.PAYMENT_RECORDED,
         EventKind.PAID,
