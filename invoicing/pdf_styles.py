@@ -1,7 +1,7 @@
 """Computed styles carried over from one invoice render to the next.
 
 WeasyPrint computes an element's style lazily, one property at a time: about 4,900 computations for a
-five-line invoice, some 15% of a render. Within one document it already gives elements with the same
+five-line invoice, about a fifth of a render. Within one document it already gives elements with the same
 cascade one shared computed style (its key is the parent's style and the matched declarations), because a
 computed value depends on nothing else. Every invoice is drawn from the same template and the same parsed
 stylesheets, so the same cascades come back render after render; `SharedStyles` lets a new render start
@@ -14,8 +14,9 @@ A style is filled from an earlier one only when everything its values are comput
 - for the same pseudo-element, or the same page type for `@page` and its margin boxes.
 Anything else (a parent without a key, a value that cannot be compared) is simply computed as usual.
 
-The new style is a new dict per document: only the computed values, which WeasyPrint never changes in
-place, are shared. tests/invoicing/test_pdf.py checks pages against renders with no sharing, pixel for pixel.
+The new style is a new dict per document: only the computed values are shared, as WeasyPrint already
+shares them between the elements of one document. tests/invoicing/test_pdf.py checks pages against
+renders with no sharing, pixel for pixel.
 """
 
 import functools
