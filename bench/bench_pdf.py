@@ -1,9 +1,8 @@
 """Warm render time of a one-page, five-line invoice PDF (the target is p95 <= 60 ms)."""
 
 import statistics
-import time
 
-from harness import five_line_invoice, p95, ready, report, setup, steadiness, steady_work
+from harness import five_line_invoice, p95, paired_timings_ms, ready, report, setup, steadiness, steady_work
 
 setup()
 
@@ -30,16 +29,9 @@ invoice = bench_invoice()
 assert invoice_pdf_render(invoice=invoice).startswith(b"%PDF")
 invoice_pdf_render(invoice=invoice)  # fonts and stylesheet loaded, as in a serving process
 ready()
-for _ in range(10):
-    invoice_pdf_render(invoice=invoice)
 # 200 renders (about 8 s): with 50, the p95 was the third-slowest render, so one noisy second decided it.
 # After each, the same fixed piece of plain Python, timed too: how steady the machine was meanwhile.
-timings, control = [], []
-for _ in range(200):
-    for function, into in ((lambda: invoice_pdf_render(invoice=invoice), timings), (steady_work, control)):
-        start = time.perf_counter()
-        function()
-        into.append((time.perf_counter() - start) * 1000)
+timings, control = paired_timings_ms(lambda: invoice_pdf_render(invoice=invoice), steady_work, warmup=10)
 report("invoice_pdf_p95_ms", p95(timings), "ms")
 # The median moves far less with this machine's speed from one minute to the next: the code's trend.
 report("invoice_pdf_p50_ms", statistics.median(timings), "ms")

@@ -60,13 +60,14 @@ def p95_ms(function: Callable[[], object], *, runs: int = 200, warmup: int = 20)
     return p95(timings_ms(function, runs=runs, warmup=warmup))
 
 
-def paired_p95_ms(
+def paired_timings_ms(
     first: Callable[[], object], second: Callable[[], object], *, runs: int = 200, warmup: int = 20
-) -> tuple[float, float]:
-    """p95s of two functions timed in alternation, for a ratio of the two.
+) -> tuple[list[float], list[float]]:
+    """Timings of two functions run in alternation.
 
-    This kind of shared machine runs up to twice as fast one minute as the next; two p95s measured one
-    after the other compared those minutes as much as the code. Alternating gives both the same ones.
+    This kind of shared machine runs up to twice as fast one minute as the next; two sets of timings
+    taken one after the other compared those minutes as much as the code. Alternating gives both the
+    same ones.
     """
     for _ in range(warmup):
         first()
@@ -77,7 +78,15 @@ def paired_p95_ms(
             start = time.perf_counter()
             function()
             into.append((time.perf_counter() - start) * 1000)
-    return statistics.quantiles(timings[0], n=20)[18], statistics.quantiles(timings[1], n=20)[18]
+    return timings
+
+
+def paired_p95_ms(
+    first: Callable[[], object], second: Callable[[], object], *, runs: int = 200, warmup: int = 20
+) -> tuple[float, float]:
+    """p95s of two functions timed in alternation, for a ratio of the two."""
+    first_timings, second_timings = paired_timings_ms(first, second, runs=runs, warmup=warmup)
+    return p95(first_timings), p95(second_timings)
 
 
 def five_line_invoice(customer):
