@@ -1,5 +1,11 @@
 # The two commands a new user needs: `make run` and `make test`. Everything else is for maintainers.
-PYTHON ?= python3
+# The interpreter that makes .venv: PYTHON if given, else the system's /usr/bin/python3 when it is 3.11 or
+# newer and can make a venv, else python3 on PATH. Distributions build their Python with profile-guided
+# optimisation; version managers' default builds (pyenv's, here) are not, and run this app about 20%
+# slower (bench/bench_pdf.py; README, "All figures, one run"). An existing .venv keeps the interpreter it was made with.
+SYSTEM_PYTHON := /usr/bin/python3
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+	&& echo $(SYSTEM_PYTHON) || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -9,7 +15,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
 $(INSTALLED): requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || (echo "Creating $(VENV) with $(PYTHON) (Python $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])'))" && $(PYTHON) -m venv $(VENV))
 	@echo "Installing locked dependencies into $(VENV) (first run only)…"
 	@$(BIN)/python -m pip install $(PIP_FLAGS) --require-hashes -r requirements/dev.txt 2>&1 | grep -v "^WARNING: Location" || true
 	@$(BIN)/python -c 'import django, celery, weasyprint' 2>/dev/null || (echo "Dependency install failed; see the messages above."; exit 1)
