@@ -1,6 +1,8 @@
 """Warm render time of a one-page, five-line invoice PDF (the target is p95 <= 60 ms)."""
 
+import platform
 import statistics
+import sys
 
 from harness import five_line_invoice, p95, paired_timings_ms, ready, report, setup, steadiness, steady_work
 
@@ -37,3 +39,6 @@ report("invoice_pdf_p95_ms", p95(timings), "ms")
 report("invoice_pdf_p50_ms", statistics.median(timings), "ms")
 # p95 / median of the plain Python: 1.0 on a steady machine (seen here on 2026-11-21: 1.13 to 1.56).
 report("invoice_pdf_machine_steadiness", steadiness(control), "ratio")
+# Nearly all of a render is WeasyPrint's Python: the interpreter's build moves the figures by about a fifth
+# (README, "All figures, one run"), so say which one drew them.
+print(f"# rendered by Python {platform.python_version()}, {sys._base_executable}", flush=True)
