@@ -160,16 +160,20 @@ class PaymentsMachine(RuleBasedStateMachine):
                 amount=amount,
             )
 
-    # One rule picks what happens next among what can happen now: hypothesis then spreads its steps
-    # evenly over the actions (separate rules get very uneven shares in a few dozen examples).
+    # One rule picks what happens next: hypothesis then spreads its steps evenly over the actions
+    # (separate rules get very uneven shares in a few dozen examples). It draws from all of them, and an
+    # action that cannot happen now is a step that does nothing: what a step draws must depend on the
+    # draws alone. Drawing from the actions possible now made the draws depend on the wall clock and on
+    # the sandbox's shared database, and hypothesis, replaying a case, once met a different choice at
+    # the same point (FlakyStrategyDefinition: "max_value=16" one time, "max_value=14" the next).
 
     @rule(data=st.data())
     def step(self, data):
-        available = [
-            name for name, (_, possible, weight) in ACTIONS.items() if possible(self) for _ in range(weight)
-        ]
-        name = data.draw(st.sampled_from(available), label="action")
-        getattr(self, name)(**data.draw(st.fixed_dictionaries(ACTIONS[name][0]), label=name))
+        name = data.draw(st.sampled_from(WEIGHTED_ACTIONS), label="action")
+        arguments, possible, _ = ACTIONS[name]
+        drawn = data.draw(st.fixed_dictionaries(arguments), label=name)
+        if possible(self):
+            getattr(self, name)(**drawn)
 
     # Payment methods ---------------------------------------------------------------------------------
 
@@ -622,6 +626,7 @@ ACTIONS = {
     ),
     "void": ({"choice": AN_INVOICE}, PaymentsMachine._has_invoices, 1),
 }
+WEIGHTED_ACTIONS = [name for name, (_, _, weight) in ACTIONS.items() for _ in range(weight)]
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "sandbox"])
@@ -631,7 +636,7 @@ def test_payments_state_machine():
             PaymentsMachine,
             settings=settings(
                 max_examples=30,
-                stateful_step_count=25,
+                stateful_step_count=30,  # about one step in six draws an action not possible then
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow],
             ),
