@@ -288,6 +288,8 @@ def _charge_with_kills(run, spawn, seeded, runners, kills, kill_after, deadline)
         _check_deadline(deadline, "the runners")
         for process in [p for p in live if p.popen.poll() is not None]:
             live.remove(process)
+            if process.killed and process.popen.returncode != -signal.SIGKILL:
+                to_kill += 1  # it exited by itself (crashed, or done) before the signal landed: kill another
             if _finished(run, process, recovering=False):
                 live.append(spawn("charge_due"))  # a supervisor starts a crashed or killed runner again
         if to_kill and _ledger_count(seeded) >= kill_after:
