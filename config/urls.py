@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
-from invoicing.views.reports import activity_log
+from dashboard.views.home import dashboard
+from dashboard.views.reports import activity_log
 from invoicing.views.settings import invoicing_settings
 from payments.views import gateway_webhook
 
@@ -13,10 +14,12 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("dev/outbox/", include("reminders.outbox_urls")),
-    path("customers/", include("customers.urls")),
+    path("", dashboard, name="dashboard"),
+    path("customers/", include("dashboard.customer_urls")),
+    path("invoices/", include("dashboard.invoice_urls")),
     path("invoices/", include("invoicing.urls")),
-    path("recurring/", include("invoicing.recurring_urls")),
-    path("reports/", include("invoicing.reports_urls")),
+    path("recurring/", include("dashboard.recurring_urls")),
+    path("reports/", include("dashboard.report_urls")),
     path("activity/", activity_log, name="activity_log"),
     path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
     path("webhooks/payments/", gateway_webhook, name="gateway_webhook"),

@@ -70,3 +70,56 @@ class Customer(models.Model):
             for line in (self.address_line1, self.address_line2, city_line, self.region, self.country)
             if line
         ]
+
+
+class PaymentMethodKind(models.TextChoices):
+    CARD = "card", "Card"
+    BANK_ACCOUNT = "bank_account", "Bank account"
+
+
+class PaymentMethod(models.Model):
+    """A customer's saved card or bank account. Card and account numbers are never stored: a method is
+    the gateway's token plus what may be shown (brand, last 4, expiry, bank name). Written only by
+    payments.services, through the gateway."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_methods")
+    kind = models.CharField(max_length=20, choices=PaymentMethodKind.choices)
+    brand = models.CharField(max_length=30, blank=True, help_text="Card brand, e.g. Visa.")
+    bank_name = models.CharField(max_length=100, blank=True)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    gateway = models.CharField(max_length=30, default="sandbox")
+    gateway_token = models.CharField(max_length=200)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        db_table = "payments_paymentmethod"  # the table predates the model's move from payments
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_default=True, removed_at__isnull=True),
+                name="payment_method_one_default_per_customer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == PaymentMethodKind.CARD:
+            return f"{self.brand or 'Card'} •••• {self.last4}"
+        return f"{self.bank_name or 'Bank account'} •••• {self.last4}"
+
+    @property
+    def is_card(self) -> bool:
+        return self.kind == PaymentMethodKind.CARD
+
+    def is_expired_on(self, day) -> bool:
+        """Cards work to the end of their expiry month."""
+        if not self.is_card or not self.exp_year or not self.exp_month:
+            return False
+        return (day.year, day.month) > (self.exp_year, self.exp_month)

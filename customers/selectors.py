@@ -1,12 +1,10 @@
 """Reads about a partner's customers. Every read a view makes is scoped to a partner."""
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from customers.models import Customer
-from invoicing.models import ISSUED_STATUSES, Invoice
+from customers.models import Customer, PaymentMethod
 from partners.models import Partner
-from payments.models import PaymentMethod
 
 
 def customer_list(*, partner: Partner, query: str = "", include_archived: bool = False) -> QuerySet[Customer]:
@@ -29,23 +27,6 @@ def customer_get(*, partner: Partner, customer_id: int) -> Customer:
         return Customer.objects.get(partner=partner, pk=customer_id)
     except Customer.DoesNotExist:
         raise Http404("No such customer.") from None
-
-
-def customer_balance(*, customer: Customer) -> list[tuple[str, int]]:
-    """What the customer owes, per currency, in minor units: [("EUR", 5000), ("USD", 125050)]."""
-    rows = (
-        Invoice.objects.filter(partner_id=customer.partner_id, customer=customer, status__in=ISSUED_STATUSES)
-        .values("currency")
-        .annotate(due=Sum("amount_due"))
-        .order_by("currency")
-    )
-    return [(row["currency"], row["due"]) for row in rows]
-
-
-def customer_recent_invoices(*, customer: Customer, limit: int = 20) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(partner_id=customer.partner_id, customer=customer).order_by(
-        "-created_at", "-id"
-    )[:limit]
 
 
 def customer_payment_methods(*, customer: Customer) -> QuerySet[PaymentMethod]:

@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from invoicing import money
 from invoicing.models import PaymentOption
 from partners.models import CURRENCY_CHOICES, Partner
-from payments.models import OFFLINE_METHODS, PaymentMethodType
 
 PAYMENT_OPTION_HELP = {
     PaymentOption.CHARGE_LATER: "Create the invoice without charging. It appears in the customer's portal; "
@@ -166,21 +165,6 @@ class AmountForm(forms.Form):
         cleaned = super().clean()
         cleaned["amount_minor"] = parse_money_field(self, "amount", self.currency)
         return cleaned
-
-
-class OfflinePaymentForm(AmountForm):
-    method = forms.ChoiceField(
-        choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
-    )
-    received_on = forms.DateField(label="Date received", widget=forms.DateInput(attrs={"type": "date"}))
-    reference = forms.CharField(
-        required=False, max_length=200, help_text="Check number or transfer reference."
-    )
-    keep_excess_as_credit = forms.BooleanField(
-        label="Keep the extra as customer credit",
-        required=False,
-        help_text="When more than the amount due was received; the credit pays the customer's next invoice.",
-    )
 
 
 class CreditNoteForm(AmountForm):

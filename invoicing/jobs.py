@@ -26,7 +26,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     EventKind,
@@ -45,7 +45,6 @@ from invoicing.services import (
     invoice_event,
     invoice_stop_collection,
 )
-from payments.models import PaymentMethod
 
 logger = logging.getLogger(__name__)
 

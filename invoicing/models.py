@@ -53,7 +53,7 @@ class Invoice(models.Model):
         max_length=30, choices=PaymentOption.choices, default=PaymentOption.CHARGE_LATER
     )
     payment_method = models.ForeignKey(
-        "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "customers.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     # Amounts in the currency's minor unit, kept in step by invoicing.services (the only writer).
@@ -357,7 +357,7 @@ class RecurringSchedule(models.Model):
         max_length=30, choices=PaymentOption.choices, default=PaymentOption.CHARGE_LATER
     )
     payment_method = models.ForeignKey(
-        "payments.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "customers.PaymentMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     days_until_due = models.PositiveSmallIntegerField(default=30)
     memo = models.TextField(blank=True)

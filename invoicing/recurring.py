@@ -9,7 +9,7 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing import money
 from invoicing.models import (
     PaymentOption,
@@ -26,7 +26,6 @@ from invoicing.services import (
     lines_totals,
 )
 from partners.models import Partner, User
-from payments.models import PaymentMethod
 
 PREVIEW_COUNT = 6
 MONTHS_PER_STEP = {

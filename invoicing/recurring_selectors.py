@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from customers.models import PaymentMethod
 from invoicing import money
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
@@ -14,7 +15,6 @@ from invoicing.models import (
 )
 from invoicing.services import lines_totals
 from partners.models import Partner
-from payments.models import PaymentMethod
 
 TABS = {
     "all": ("All", None),

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Upper
 from django.http import Http404
 
 from customers.models import Customer
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
 from partners.models import Partner
-from reminders.selectors import bounced_emails
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -58,7 +57,10 @@ class InvoiceFilters:
     # Paid between these days, inclusive, in the partner's time zone (paid_at is stored in UTC).
     paid_from: datetime.date | None = None
     paid_to: datetime.date | None = None
-    bounced: bool = False  # an email about the invoice bounced or was marked as spam
+    bounced: bool = False  # an email about the invoice bounced or was marked as spam (see `within`)
+    # Invoice ids the list is limited to, for filters that belong to apps above invoicing: the page
+    # sets it from `bounced` (reminders' bounced emails). A subquery, never evaluated here.
+    within: QuerySet | None = None
 
     def as_params(self) -> dict[str, str]:
         """The list's query string for these filters: how the dashboard and reports link to exactly the
@@ -109,8 +111,8 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
         invoices = invoices.filter(paid_at__gte=day_start(partner, filters.paid_from))
     if filters.paid_to:
         invoices = invoices.filter(paid_at__lt=day_end(partner, filters.paid_to))
-    if filters.bounced:
-        invoices = invoices.filter(pk__in=bounced_emails(partner=partner).values("invoice_id"))
+    if filters.within is not None:
+        invoices = invoices.filter(pk__in=filters.within)
     query = filters.query.replace("\x00", " ").strip()  # PostgreSQL text can't hold NUL
     if query:
         invoices = _search(partner, invoices, query)
@@ -221,12 +223,10 @@ def _list_where(partner: Partner, filters: InvoiceFilters) -> tuple[str, list]:
         if value:
             where.append(condition)
             params.append(value)
-    if filters.bounced:
-        bounced_sql, bounced_params = (
-            bounced_emails(partner=partner).values("invoice_id").query.sql_with_params()
-        )
-        where.append(f"i.id IN ({bounced_sql})")
-        params += bounced_params
+    if filters.within is not None:
+        within_sql, within_params = filters.within.query.sql_with_params()
+        where.append(f"i.id IN ({within_sql})")
+        params += within_params
     query = filters.query.replace("\x00", " ").strip()
     if query:
         # As _search: a number prefix (the invoice_number_upper index) or a customer's name, company or
@@ -300,3 +300,23 @@ def invoice_events(*, invoice: Invoice):
 
 def invoice_is_overdue(*, invoice: Invoice) -> bool:
     return invoice.status == InvoiceStatus.OPEN and invoice.due_date < invoice.partner.today()
+
+
+# A customer's invoices (the customer page) -------------------------------------------------------
+
+
+def customer_balance(*, customer: Customer) -> list[tuple[str, int]]:
+    """What the customer owes, per currency, in minor units: [("EUR", 5000), ("USD", 125050)]."""
+    rows = (
+        Invoice.objects.filter(partner_id=customer.partner_id, customer=customer, status__in=ISSUED_STATUSES)
+        .values("currency")
+        .annotate(due=Sum("amount_due"))
+        .order_by("currency")
+    )
+    return [(row["currency"], row["due"]) for row in rows]
+
+
+def customer_recent_invoices(*, customer: Customer, limit: int = 20) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(partner_id=customer.partner_id, customer=customer).order_by(
+        "-created_at", "-id"
+    )[:limit]

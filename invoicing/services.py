@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import Customer
-from invoicing import money
+from customers.models import Customer, PaymentMethod
+from invoicing import money, signals
 from invoicing.models import (
     ISSUED_STATUSES,
     OPTIONS_NEEDING_A_METHOD,
@@ -33,7 +33,6 @@ from invoicing.models import (
 )
 from invoicing.numbering import number_take
 from partners.models import Partner, User
-from payments.models import PaymentMethod
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,6 @@ def _event(
         batch.append(event)
         return
     event.save(force_insert=True)
-    # Emails follow from events (issued, paid, a charge failed): reminders decides which.
-    from reminders.schedule import invoice_event_notify
-
-    invoice_event_notify(invoice=invoice, kind=kind, data=data)
 
 
 # Timeline lines written inside `invoice_events_batched()` wait here and are inserted together.
@@ -92,10 +87,7 @@ _batched_events: ContextVar[list[InvoiceEvent] | None] = ContextVar("batched_eve
 @contextmanager
 def invoice_events_batched() -> Iterator[None]:
     """For a batch job inside its transaction: the timeline lines written in this block are inserted
-    with one query when it ends, and the emails they mean planned together (nothing at all if the
-    block raises, like everything else it wrote)."""
-    from reminders.schedule import invoice_events_notify
-
+    with one query when it ends (nothing at all if the block raises, like everything else it wrote)."""
     events: list[InvoiceEvent] = []
     token = _batched_events.set(events)
     try:
@@ -103,7 +95,6 @@ def invoice_events_batched() -> Iterator[None]:
     finally:
         _batched_events.reset(token)
     InvoiceEvent.objects.bulk_create(events)
-    invoice_events_notify(events)
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -307,11 +298,8 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
         ]
     )
     _event(invoice, EventKind.FINALIZED, actor=actor, message=f"Issued as {invoice.number}")
-    # Customer credit first, then the payment option (charge now, schedule the due-date charge, …).
-    # payments builds on invoicing, so this one call goes the other way, at run time only.
-    from payments.collection import collection_start
-
-    collection_start(invoice=invoice, actor=actor)
+    # payments follows the payment option (pay link, credit, charge), and reminders the emails.
+    signals.invoice_issued.send(sender=Invoice, invoice=invoice, actor=actor)
     return invoice
 
 
@@ -329,17 +317,12 @@ def invoice_update_memo(*, invoice: Invoice, memo: str, actor: User | None) -> I
 
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
-    from payments.collection import credit_restore, live_attempt_error
-
     invoice = _lock(invoice)
     if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't be voided.")
     if invoice.amount_paid > 0:
         raise ValidationError("This invoice has payments. Issue a credit note for the unpaid part instead.")
-    if error := live_attempt_error(invoice):
-        raise ValidationError(error)
-    if invoice.credit_applied:
-        credit_restore(invoice=invoice, actor=actor)
+    signals.invoice_settling.send(sender=Invoice, invoice=invoice, change="void")
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()
     invoice.amount_due = 0
@@ -349,6 +332,9 @@ def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
         update_fields=["status", "voided_at", "amount_due", "next_charge_at", "version", "updated_at"]
     )
     _event(invoice, EventKind.VOIDED, actor=actor, message=f"{invoice.number} keeps its number")
+    signals.invoice_voided.send(
+        sender=Invoice, invoice=invoice, actor=actor, credit_applied=invoice.credit_applied
+    )
     return invoice
 
 
@@ -498,15 +484,13 @@ def invoices_lock(*, invoice_ids: list[int]) -> dict[int, Invoice]:
 @transaction.atomic
 def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: User | None) -> CreditNote:
     """Reduce what is due on an issued invoice. Crediting everything cancels it (void, number kept)."""
-    from payments.collection import live_attempt_error
-
     invoice = _lock(invoice)
     if invoice.status not in ISSUED_STATUSES:
         raise ValidationError(
             f"Credit notes apply to open invoices; this one is {invoice.get_status_display().lower()}."
         )
-    if error := live_attempt_error(invoice):  # settling it now could charge a customer who owes nothing
-        raise ValidationError(error)
+    # Refused while a charge is in flight: settling now could charge a customer who owes nothing.
+    signals.invoice_settling.send(sender=Invoice, invoice=invoice, change="credit_note")
     if amount <= 0:
         raise ValidationError({"amount": "Enter an amount greater than zero."})
     if amount > invoice.amount_due:

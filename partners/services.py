@@ -9,14 +9,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 from PIL import Image, UnidentifiedImageError
 
+from partners import signals
 from partners.models import AuditEvent, AuditKind, Invitation, Membership, Partner, Role, User
 from partners.tokens import token_hash, token_new
-from reminders.services import email_send
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +127,8 @@ def invitation_create(*, partner: Partner, email: str, role: Role, invited_by: U
         token_hash=token_hash(token),
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
-    _invitation_email(invitation=invitation, token=token)
+    # reminders emails the link; the token exists only in this call and in that email.
+    signals.invitation_created.send(sender=Invitation, invitation=invitation, token=token)
     audit_record(
         partner=partner,
         kind=AuditKind.MEMBER_INVITED,
@@ -136,17 +136,6 @@ def invitation_create(*, partner: Partner, email: str, role: Role, invited_by: U
         message=f"Invited {email} as {Role(role).label}",
     )
     return invitation
-
-
-def _invitation_email(*, invitation: Invitation, token: str) -> None:
-    link = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
-    inviter = invitation.invited_by.get_full_name() if invitation.invited_by else invitation.partner.name
-    email_send(
-        to=[invitation.email],
-        subject=f"{inviter} invited you to {invitation.partner.name}",
-        template="emails/invitation",
-        context={"invitation": invitation, "link": link, "inviter": inviter},
-    )
 
 
 def invitation_revoke(*, invitation: Invitation) -> None:

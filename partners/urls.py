@@ -4,7 +4,6 @@ from django.urls import path, reverse_lazy
 from partners import views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -5,14 +5,12 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from invoicing import activity, reports
 from partners import selectors, services
 from partners.forms import AcceptInvitationForm, InvitationForm, PartnerDetailsForm, RoleForm, SignInForm
 from partners.middleware import SESSION_PARTNER_KEY
@@ -24,28 +22,6 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-
-RECENT_ACTIVITY = 10
-
-
-# Reads only: no transaction round trips on the page everyone opens first.
-@transaction.non_atomic_requests
-@partner_view()
-def dashboard(request):
-    partner = request.partner
-    summaries = reports.dashboard_summary(partner=partner)
-    context = {
-        "summaries": summaries,
-        "failed_charges": sum(summary.figures["attention"].count for summary in summaries),
-        "recent": activity.activity_page(
-            partner=partner, filters=activity.ActivityFilters(), limit=RECENT_ACTIVITY
-        ).rows,
-        "bounces": reports.bounces(partner=partner),
-        "due_soon_days": reports.DUE_SOON_DAYS,
-        "paid_days": reports.PAID_RECENTLY_DAYS,
-    }
-    return render(request, "partners/dashboard.html", context)
 
 
 @partner_view(write_role=Role.ADMIN)

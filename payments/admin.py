@@ -1,11 +1,11 @@
 from django.contrib import admin
 
+from customers.models import PaymentMethod
 from payments.models import (
     CustomerCredit,
     PayLink,
     Payment,
     PaymentAttempt,
-    PaymentMethod,
     PortalSignInLink,
     Refund,
     WebhookDelivery,

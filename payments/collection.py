@@ -25,8 +25,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from config.celery import enqueue
-from customers.models import Customer
+from core.tasks import enqueue
+from customers.models import Customer, PaymentMethod
 from invoicing import money
 from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceStatus, PaymentOption
 from invoicing.services import (
@@ -40,6 +40,7 @@ from invoicing.services import (
     invoices_lock,
 )
 from partners.models import User
+from payments import signals
 from payments.gateways import get_gateway
 from payments.gateways.base import Charge, ChargeStatus, GatewayError, GatewayUnavailable
 from payments.models import (
@@ -50,7 +51,6 @@ from payments.models import (
     CustomerCredit,
     Payment,
     PaymentAttempt,
-    PaymentMethod,
     PaymentMethodType,
 )
 from payments.selectors import invoice_live_attempt
@@ -138,6 +138,7 @@ def receive_money(
         invoice_apply_payment(
             invoice=invoice, amount=applied, actor=actor, message=label, payment_id=payment.pk
         )
+        signals.payment_received(invoice=invoice, payment_id=payment.pk)
     if amount > applied:
         excess = amount - applied
         _credit_entry(
@@ -295,7 +296,7 @@ def _send_after_commit(attempt: PaymentAttempt) -> None:
     """A worker sends the committed attempt; if the hand-off is lost, the janitor sends it instead."""
     from payments.tasks import execute_attempt
 
-    enqueue(execute_attempt, attempt_id=attempt.pk)
+    enqueue(execute_attempt, partner_id=attempt.partner_id, attempt_id=attempt.pk)
 
 
 def collection_start(*, invoice: Invoice, actor: User | None) -> None:
@@ -304,6 +305,7 @@ def collection_start(*, invoice: Invoice, actor: User | None) -> None:
     caller of this request (the finalize page shows it once), and is never stored."""
     from payments.portal.services import pay_link_issue
 
+    signals.collection_started.send(sender=Invoice, invoice=invoice, actor=actor)
     invoice.fresh_pay_url = pay_link_issue(invoice=invoice)
     credit_apply(invoice=invoice, actor=actor)
     if invoice.amount_due == 0:
@@ -342,7 +344,7 @@ Outcome = Charge | GatewayError
 def attempt_execute(*, attempt_id: int) -> PaymentAttempt:
     """Send a pending (or unknown) attempt to the gateway and record what it says. Safe to run any
     number of times, concurrently too: the gateway sees one idempotency key."""
-    with scopes_disabled():
+    with scopes_disabled():  # also called by the janitor, which works across partners
         attempt = PaymentAttempt.objects.select_related("invoice").get(pk=attempt_id)
     if attempt.status not in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN):
         return attempt
@@ -382,7 +384,7 @@ def attempts_record(outcomes: list[tuple[PaymentAttempt, Outcome]]) -> None:
     If anything in the batch goes wrong the whole transaction rolls back and each outcome is recorded
     on its own, so one odd invoice costs the batch its speed, never its correctness."""
     try:
-        with transaction.atomic(), scopes_disabled(), invoice_events_batched():
+        with transaction.atomic(), scopes_disabled(), invoice_events_batched(), signals.receipts_batched():
             invoices = invoices_lock(invoice_ids=[attempt.invoice_id for attempt, _ in outcomes])
             attempts = (
                 PaymentAttempt.objects.select_for_update(of=("self",))
@@ -533,6 +535,7 @@ def _fail(invoice: Invoice, attempt: PaymentAttempt, *, code: str, message: str,
         attempt_id=attempt.pk,
         decline_code=code,
     )
+    signals.charge_failed.send(sender=PaymentAttempt, invoice=invoice, attempt_id=attempt.pk)
     if (
         attempt.trigger in AUTOMATIC_TRIGGERS
         and invoice.status == InvoiceStatus.OPEN

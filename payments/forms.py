@@ -11,9 +11,10 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from customers.models import PaymentMethod
 from invoicing.forms import AmountForm, MoneyField
 from payments.gateways.base import BankAccountDetails, CardDetails
-from payments.models import PaymentMethod
+from payments.models import OFFLINE_METHODS, PaymentMethodType
 
 # The POST fields Django must never show in an error report (sensitive_post_parameters).
 SENSITIVE_FIELDS = ("card_number", "cvc", "account_number")
@@ -227,4 +228,19 @@ class RefundForm(KeyedForm, AmountForm):
     )
     reduce_amount_owed = forms.BooleanField(
         label="Also reduce what the customer owes (credit note)", required=False, initial=True
+    )
+
+
+class OfflinePaymentForm(AmountForm):
+    method = forms.ChoiceField(
+        choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
+    )
+    received_on = forms.DateField(label="Date received", widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(
+        required=False, max_length=200, help_text="Check number or transfer reference."
+    )
+    keep_excess_as_credit = forms.BooleanField(
+        label="Keep the extra as customer credit",
+        required=False,
+        help_text="When more than the amount due was received; the credit pays the customer's next invoice.",
     )

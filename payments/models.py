@@ -1,7 +1,7 @@
-"""Saved payment methods and the money ledger: attempts, payments, refunds and customer credit.
+"""The money ledger: attempts, payments, refunds and customer credit, written only by payments.services.
 
-Card and account numbers are never stored: a method is the gateway's token plus what may be shown
-(brand, last 4, expiry, bank name). Rows here are written only by payments.services.
+A customer's saved payment methods are customers.models.PaymentMethod; payments writes them through
+the gateways.
 """
 
 import uuid
@@ -10,56 +10,8 @@ from django.conf import settings
 from django.db import models
 from django_scopes import ScopedManager
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from partners.models import Partner
-
-
-class PaymentMethodKind(models.TextChoices):
-    CARD = "card", "Card"
-    BANK_ACCOUNT = "bank_account", "Bank account"
-
-
-class PaymentMethod(models.Model):
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payment_methods")
-    kind = models.CharField(max_length=20, choices=PaymentMethodKind.choices)
-    brand = models.CharField(max_length=30, blank=True, help_text="Card brand, e.g. Visa.")
-    bank_name = models.CharField(max_length=100, blank=True)
-    last4 = models.CharField(max_length=4)
-    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
-    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    gateway = models.CharField(max_length=30, default="sandbox")
-    gateway_token = models.CharField(max_length=200)
-    is_default = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(partner="partner")
-
-    class Meta:
-        ordering = ["-is_default", "-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["customer"],
-                condition=models.Q(is_default=True, removed_at__isnull=True),
-                name="payment_method_one_default_per_customer",
-            )
-        ]
-
-    def __str__(self) -> str:
-        if self.kind == PaymentMethodKind.CARD:
-            return f"{self.brand or 'Card'} •••• {self.last4}"
-        return f"{self.bank_name or 'Bank account'} •••• {self.last4}"
-
-    @property
-    def is_card(self) -> bool:
-        return self.kind == PaymentMethodKind.CARD
-
-    def is_expired_on(self, day) -> bool:
-        """Cards work to the end of their expiry month."""
-        if not self.is_card or not self.exp_year or not self.exp_month:
-            return False
-        return (day.year, day.month) > (self.exp_year, self.exp_month)
 
 
 class PaymentMethodType(models.TextChoices):

@@ -3,17 +3,10 @@
 from django.db.models import QuerySet, Sum
 from django.http import Http404
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing.models import EventKind, Invoice, InvoiceStatus
 from partners.models import Partner
-from payments.models import (
-    LIVE_ATTEMPT_STATUSES,
-    CustomerCredit,
-    Payment,
-    PaymentAttempt,
-    PaymentMethod,
-    Refund,
-)
+from payments.models import LIVE_ATTEMPT_STATUSES, CustomerCredit, Payment, PaymentAttempt, Refund
 
 
 def payment_method_get(*, customer: Customer, payment_method_id: int) -> PaymentMethod:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing import money
 from invoicing.models import ISSUED_STATUSES, Invoice
 from invoicing.services import invoice_apply_refund, invoice_lock
@@ -29,7 +29,6 @@ from payments.models import (
     OFFLINE_METHODS,
     Payment,
     PaymentAttempt,
-    PaymentMethod,
     PaymentMethodType,
     Refund,
     RefundStatus,

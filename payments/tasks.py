@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
+from core.tasks import partner_task
 from payments import collection, jobs, services
 from payments.gateways import get_gateway
 from payments.gateways.base import WebhookInvalid
@@ -14,15 +15,12 @@ from payments.gateways.base import WebhookInvalid
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def execute_attempt(*, attempt_id: int) -> str:
-    if not isinstance(attempt_id, int):
-        logger.error("execute_attempt rejected: attempt_id %r is not an integer", attempt_id)
-        return "rejected"
+@partner_task
+def execute_attempt(*, partner_id: int, attempt_id: int) -> str:
     try:
         return collection.attempt_execute(attempt_id=attempt_id).status
     except ObjectDoesNotExist:
-        logger.error("execute_attempt rejected: no payment attempt %s", attempt_id)
+        logger.error("execute_attempt rejected: no payment attempt %s at partner %s", attempt_id, partner_id)
         return "rejected"
 
 
@@ -55,42 +53,3 @@ def sandbox_clock() -> int:
         gateway.mark_delivered(event_id)
         delivered += 1
     return delivered
-
-
-@shared_task
-def email_pay_link(*, invoice_id: int) -> str:
-    """A fresh pay link emailed to the customer's address on file (asked for on an expired link)."""
-    from django_scopes import scopes_disabled
-
-    from invoicing.models import Invoice
-    from payments.portal.services import pay_link_email
-
-    if not isinstance(invoice_id, int):
-        logger.error("email_pay_link rejected: invoice_id %r is not an integer", invoice_id)
-        return "rejected"
-    with scopes_disabled():
-        invoice = Invoice.objects.select_related("partner", "customer").filter(pk=invoice_id).first()
-    if invoice is None:
-        logger.error("email_pay_link rejected: no invoice %s", invoice_id)
-        return "rejected"
-    pay_link_email(invoice=invoice)
-    return "sent"
-
-
-@shared_task
-def email_portal_sign_in(*, partner_id: int, email: str) -> str:
-    """A magic sign-in link for the customer account portal, if `email` is a customer of the partner."""
-    from django_scopes import scopes_disabled
-
-    from partners.models import Partner
-    from payments.portal.account.services import portal_sign_in_email
-
-    if not isinstance(partner_id, int) or not isinstance(email, str) or len(email) > 254:
-        logger.error("email_portal_sign_in rejected: bad arguments")
-        return "rejected"
-    with scopes_disabled():
-        partner = Partner.objects.filter(pk=partner_id, is_active=True).first()
-    if partner is None:
-        logger.error("email_portal_sign_in rejected: no active partner %s", partner_id)
-        return "rejected"
-    return "sent" if portal_sign_in_email(partner=partner, email=email) else "no such customer"

@@ -1,5 +1,14 @@
 from django.apps import AppConfig
 
+from partners.signals import invitation_created
+from payments.signals import (
+    charge_failed,
+    collection_started,
+    pay_link_requested,
+    payments_received,
+    portal_sign_in_requested,
+)
+
 
 class RemindersConfig(AppConfig):
     name = "reminders"
@@ -8,6 +17,13 @@ class RemindersConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from reminders import receivers  # imports models: only once the app registry is ready
         from reminders.tracking import tracking_received
 
         tracking.connect(tracking_received, dispatch_uid="reminders.tracking")
+        collection_started.connect(receivers.plan_invoice_emails, dispatch_uid="reminders.invoice")
+        payments_received.connect(receivers.plan_receipts, dispatch_uid="reminders.receipts")
+        charge_failed.connect(receivers.plan_charge_failed, dispatch_uid="reminders.charge_failed")
+        invitation_created.connect(receivers.email_invitation, dispatch_uid="reminders.invitation")
+        pay_link_requested.connect(receivers.email_pay_link, dispatch_uid="reminders.pay_link")
+        portal_sign_in_requested.connect(receivers.email_portal_sign_in, dispatch_uid="reminders.sign_in")

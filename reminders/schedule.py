@@ -18,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
+from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from partners.models import Partner
+from payments.models import AUTOMATIC_TRIGGERS, Payment, PaymentAttempt
 from reminders.models import (
     REMINDER_KINDS,
     Notification,
@@ -115,8 +116,6 @@ def _plan_one(
 def payment_receipt_plan(*, invoice: Invoice, payment_id: int) -> None:
     """Every payment gets one receipt. An automatic charge's (the due-date job charges at local
     midnight) waits for sending hours; a customer's or partner's own payment is answered at once."""
-    from payments.models import Payment
-
     prefs = notification_settings(partner=invoice.partner)
     if not prefs.send_receipts:
         return
@@ -131,8 +130,6 @@ def payment_receipt_plan(*, invoice: Invoice, payment_id: int) -> None:
 def payment_receipts_plan(receipts: list[tuple[Invoice, int]]) -> None:
     """The receipts of a batch of payments recorded in this transaction (the due-date job's), planned
     with a few queries: the payments are new, so none can have a receipt yet."""
-    from payments.models import Payment
-
     now = timezone.now()
     payments = Payment.objects.select_related("attempt").in_bulk([payment_id for _, payment_id in receipts])
     prefs_by_partner: dict[int, NotificationSettings] = {}
@@ -160,8 +157,6 @@ def payment_receipts_plan(receipts: list[tuple[Invoice, int]]) -> None:
 
 def _receipt(invoice: Invoice, payment, *, prefs: NotificationSettings, now: datetime.datetime):
     """When a payment's receipt goes, its exactly-once key and what it says."""
-    from payments.models import AUTOMATIC_TRIGGERS
-
     automatic = payment.attempt is not None and payment.attempt.trigger in AUTOMATIC_TRIGGERS
     send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if automatic else now
     return send_at, f"payment:{payment.pk}", _payment_params(payment)
@@ -170,8 +165,6 @@ def _receipt(invoice: Invoice, payment, *, prefs: NotificationSettings, now: dat
 def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
     """An automatic charge failed: the partner hears now, the customer in sending hours (with a link
     to pay another way). Charges someone made by hand are answered on their screen instead."""
-    from payments.models import AUTOMATIC_TRIGGERS, PaymentAttempt
-
     attempt = PaymentAttempt.objects.get(pk=attempt_id)
     if attempt.trigger not in AUTOMATIC_TRIGGERS:
         return
@@ -182,29 +175,6 @@ def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
     if prefs.notify_customer_failed_charge:
         at = sending_time(partner=invoice.partner, prefs=prefs, now=now)
         _plan_one(invoice, NotificationKind.CHARGE_FAILED, send_at=at, now=now, prefs=prefs, key=key)
-
-
-def invoice_events_notify(events: list) -> None:
-    """The hook for timeline events a batch job wrote together (invoicing.services
-    invoice_events_batched): receipts are planned together, anything else as one by one."""
-    receipts = []
-    for event in events:
-        if event.kind == EventKind.PAYMENT_RECORDED and event.data.get("payment_id"):
-            receipts.append((event.invoice, event.data["payment_id"]))
-        else:
-            invoice_event_notify(invoice=event.invoice, kind=event.kind, data=event.data)
-    if receipts:
-        payment_receipts_plan(receipts)
-
-
-def invoice_event_notify(*, invoice: Invoice, kind: str, data: dict) -> None:
-    """The one hook invoicing calls for every timeline event: the events that mean an email."""
-    if kind == EventKind.FINALIZED:
-        invoice_plan(invoice=invoice)
-    elif kind == EventKind.PAYMENT_RECORDED and data.get("payment_id"):
-        payment_receipt_plan(invoice=invoice, payment_id=data["payment_id"])
-    elif kind == EventKind.PAYMENT_FAILED and data.get("attempt_id"):
-        charge_failed_plan(invoice=invoice, attempt_id=data["attempt_id"])
 
 
 # The beat job ------------------------------------------------------------------------------------
@@ -306,8 +276,6 @@ def _skip_reason(
 
 def _params(notification: Notification) -> dict:
     """What a receipt or a failure notice says, read from the payment or attempt it is about."""
-    from payments.models import Payment, PaymentAttempt
-
     what, _, pk = notification.key.partition(":")
     if what == "payment":
         return _payment_params(Payment.objects.select_related("attempt").get(pk=pk))

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Membership, Partner, Role
+from payments.models import AttemptStatus, PaymentAttempt
 from reminders.models import (
     REMINDER_KINDS,
     EmailStatus,
@@ -102,8 +103,6 @@ def upcoming(
 ) -> list[Upcoming]:
     """Every reminder and charge planned for the next `days` days, soonest first: reminders still
     scheduled for open invoices whose customer gets them, and the due-date charges and retries."""
-    from payments.models import AttemptStatus, PaymentAttempt
-
     now = timezone.now()
     until = now + datetime.timedelta(days=days)
     notifications = Notification.objects.filter(

@@ -21,10 +21,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from config.celery import enqueue
+from core.tasks import enqueue
 from invoicing.models import EventKind, Invoice, InvoiceStatus
+from invoicing.pdf import invoice_pdf_get
 from invoicing.services import invoice_event
 from partners.models import Partner, User
+from payments.portal.services import pay_link_issue
 from reminders import emails
 from reminders.models import (
     EmailStatus,
@@ -102,7 +104,7 @@ def email_queue(
         created_by=created_by,
         next_try_at=timezone.now(),
     )
-    enqueue(deliver_email, email_id=email.pk)
+    enqueue(deliver_email, partner_id=email.partner_id, email_id=email.pk)
     return email
 
 
@@ -209,9 +211,6 @@ def _build(email: OutboundEmail) -> EmailMultiAlternatives:
 
 
 def _draw(email: OutboundEmail) -> emails.Drawn:
-    from invoicing.pdf import invoice_pdf_get
-    from payments.portal.services import pay_link_issue
-
     invoice, params, kind = email.invoice, email.params, email.kind
     if kind in emails.INVOICE_KINDS:
         notification = email.notification
@@ -342,10 +341,10 @@ def emails_sweep(*, now: datetime.datetime) -> int:
             OutboundEmail.objects.filter(
                 status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING],
                 next_try_at__lte=now - datetime.timedelta(minutes=1),
-            ).values_list("pk", flat=True)[:500]
+            ).values_list("partner_id", "pk")[:500]
         )
-    for email_id in due:
-        enqueue(deliver_email, email_id=email_id)
+    for partner_id, email_id in due:
+        enqueue(deliver_email, partner_id=partner_id, email_id=email_id)
     return len(due)
 
 

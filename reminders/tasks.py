@@ -4,19 +4,18 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
-from reminders import schedule, services
+from core.tasks import partner_task
+from invoicing.models import Invoice
+from partners.models import Partner
+from reminders import link_emails, schedule, services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=None)
-def deliver_email(self, *, email_id: int) -> str:
+@partner_task(bind=True, max_retries=None)
+def deliver_email(self, *, partner_id: int, email_id: int) -> str:
     """Send one queued email; when sending fails, retried with backoff (1, 5, 15, 60, 240 minutes)."""
-    if not isinstance(email_id, int):
-        logger.error("deliver_email rejected: email_id %r is not an integer", email_id)
-        return "rejected"
     retry_in = services.email_deliver(email_id=email_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
@@ -31,15 +30,35 @@ def send_due_notifications() -> int:
     return decided
 
 
-@shared_task
+@partner_task
 def replan_reminders(*, partner_id: int) -> int:
     """After the partner changed their reminder settings."""
-    from partners.models import Partner
-
-    with scopes_disabled():
-        partner = Partner.objects.filter(pk=partner_id).first()
+    partner = Partner.objects.filter(pk=partner_id).first()
     if partner is None:
         logger.error("replan_reminders rejected: no partner %s", partner_id)
         return 0
-    with scopes_disabled():
-        return schedule.partner_replan(partner=partner)
+    return schedule.partner_replan(partner=partner)
+
+
+@partner_task
+def email_pay_link(*, partner_id: int, invoice_id: int) -> str:
+    """A fresh pay link emailed to the customer's address on file (asked for on an expired link)."""
+    invoice = Invoice.objects.select_related("partner", "customer").filter(pk=invoice_id).first()
+    if invoice is None:
+        logger.error("email_pay_link rejected: no invoice %s at partner %s", invoice_id, partner_id)
+        return "rejected"
+    link_emails.pay_link_email(invoice=invoice)
+    return "sent"
+
+
+@partner_task
+def email_portal_sign_in(*, partner_id: int, email: str) -> str:
+    """A magic sign-in link for the customer account portal, if `email` is a customer of the partner."""
+    if not isinstance(email, str) or len(email) > 254:
+        logger.error("email_portal_sign_in rejected: bad email")
+        return "rejected"
+    partner = Partner.objects.filter(pk=partner_id, is_active=True).first()
+    if partner is None:
+        logger.error("email_portal_sign_in rejected: no active partner %s", partner_id)
+        return "rejected"
+    return "sent" if link_emails.portal_sign_in_email(partner=partner, email=email) else "no such customer"

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from config.params import parse_id
+from core.params import parse_id
 from invoicing.models import EventKind
 from invoicing.services import invoice_event
 from partners.models import Partner

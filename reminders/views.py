@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from config.celery import enqueue
-from config.params import parse_id
+from core.params import parse_id
+from core.tasks import enqueue
 from customers.models import Customer
 from invoicing import selectors as invoice_selectors
 from invoicing.models import Invoice, InvoiceStatus

@@ -4,8 +4,12 @@ import threading
 
 import pytest
 from celery import shared_task
+from django_scopes import scopes_disabled
 
-from config.celery import app, enqueue
+from config.celery import app
+from core.tasks import enqueue, partner_task
+from customers.models import Customer
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 calls = []
@@ -81,3 +85,25 @@ def reset_connection_pools():
     """Celery caches its broker connections; a changed broker_url needs fresh ones."""
     app._pool = None
     app.amqp._producer_pool = None
+
+
+def test_a_partner_task_runs_in_that_partners_scope_and_rejects_bad_ids(partner, other_partner, caplog):
+    """Tasks take the partner's id and read through the scoped managers: another partner's rows are
+    not there. Bad ids (strings, bools, missing) are a logged rejection, not an exception."""
+    seen = []
+
+    @partner_task
+    def peek_customers(*, partner_id: int, customer_id: int | None = None) -> str:
+        seen.append(sorted(Customer.objects.values_list("partner_id", flat=True).distinct()))
+        return "done"
+
+    with scopes_disabled():
+        CustomerFactory(partner=partner)
+        CustomerFactory(partner=other_partner)
+    assert peek_customers(partner_id=partner.pk) == "done"
+    assert seen == [[partner.pk]]
+    assert peek_customers(partner_id=str(partner.pk)) == "rejected"
+    assert peek_customers(partner_id=partner.pk, customer_id="1 or 1=1") == "rejected"
+    assert peek_customers(partner_id=True) == "rejected"
+    assert len(seen) == 1
+    assert "peek_customers rejected" in caplog.text

@@ -1,6 +1,6 @@
 import pytest
 
-from config.params import parse_id
+from core.params import parse_id
 
 
 @pytest.mark.parametrize(

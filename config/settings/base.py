@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.gateways.sandbox",
     "reminders",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

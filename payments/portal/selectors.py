@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from customers.models import PaymentMethod
 from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
 from partners.tokens import token_hash
 from payments.collection import method_to_charge
-from payments.models import AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
+from payments.models import AttemptTrigger, PayLink, PaymentAttempt
 
 MAX_TOKEN_LENGTH = 200
 

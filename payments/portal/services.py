@@ -14,20 +14,18 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scope
 
-from config.celery import enqueue
-from invoicing import money
+from customers.models import PaymentMethod
 from invoicing.models import EventKind, Invoice, InvoiceStatus
 from invoicing.services import invoice_event, invoice_lock
 from partners.models import User
 from partners.tokens import token_hash, token_new
+from payments import signals
 from payments.collection import charge_invoice
 from payments.gateways.base import BankAccountDetails, CardDetails
-from payments.models import AttemptTrigger, PayLink, PaymentAttempt, PaymentMethod
+from payments.models import AttemptTrigger, PayLink, PaymentAttempt
 from payments.portal.selectors import LinkState, ResolvedLink, customer_attempt, invoices_for_lookup
 from payments.services import customer_set_autopay, payment_method_add, payment_method_remove
-from reminders.services import email_send
 
 VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
 
@@ -111,38 +109,13 @@ def pay_link_request_fresh(*, resolved: ResolvedLink, email: str) -> None:
         return
     invoice = resolved.link.invoice
     if _same_address(email, invoice.customer.email):
-        from payments.tasks import email_pay_link
-
-        enqueue(email_pay_link, invoice_id=invoice.pk)
+        signals.pay_link_requested.send(sender=Invoice, invoice=invoice)
 
 
 def pay_link_request_by_number(*, number: str, email: str) -> None:
     """The address printed on PDFs: an invoice number and the customer's email get a link emailed."""
-    from payments.tasks import email_pay_link
-
     for invoice in invoices_for_lookup(number=number, email=email):
-        enqueue(email_pay_link, invoice_id=invoice.pk)
-
-
-@transaction.atomic
-def pay_link_email(*, invoice: Invoice) -> None:
-    """Email a freshly issued link to the customer's address on file."""
-    partner = invoice.partner
-    with scope(partner=partner):
-        url = pay_link_issue(invoice=invoice)
-        email_send(
-            to=[invoice.customer.email],
-            subject=f"Your link to invoice {invoice.number} from {partner.name}",
-            template="emails/pay_link",
-            context={
-                "invoice": invoice,
-                "partner": partner,
-                "link": url,
-                "amount_due": money.format_money(invoice.amount_due, invoice.currency),
-                "valid_days": partner.pay_link_valid_days,
-            },
-            reply_to=[partner.email] if partner.email else None,
-        )
+        signals.pay_link_requested.send(sender=Invoice, invoice=invoice)
 
 
 def pay_with_saved_method(*, invoice: Invoice, method_id: int, idempotency_key: str) -> PaymentAttempt:

@@ -19,9 +19,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope
 
+from core.forms import apply_errors
 from invoicing import money
 from invoicing.pdf import brand_colours, invoice_pdf_get
-from invoicing.views.detail import apply_errors
 from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
 from partners.tokens import token_hash
 from payments.forms import SENSITIVE_FIELDS

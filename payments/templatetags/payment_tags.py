@@ -2,7 +2,7 @@ import datetime
 
 from django import template
 
-from payments.models import PaymentMethod
+from customers.models import PaymentMethod
 
 register = template.Library()
 

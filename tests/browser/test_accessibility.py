@@ -20,7 +20,7 @@ import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from payments.portal.account.services import portal_sign_in_email
+from reminders.link_emails import portal_sign_in_email
 from reminders.models import CapturedEmail
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice

@@ -7,9 +7,9 @@ import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from customers.models import PaymentMethod
 from invoicing.models import Invoice
 from payments.gateways.sandbox.models import SandboxCharge
-from payments.models import PaymentMethod
 from reminders.models import CapturedEmail
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice

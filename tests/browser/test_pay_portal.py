@@ -11,9 +11,9 @@ import pytest
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
+from customers.models import PaymentMethod
 from invoicing.models import Invoice
 from payments.gateways.sandbox.models import SandboxCharge
-from payments.models import PaymentMethod
 from reminders.models import CapturedEmail
 from reminders.services import invoice_send
 from tests.browser.conftest import ARTIFACTS

@@ -5,10 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing.models import Invoice
 from partners.models import Role
-from payments.models import PaymentMethod
 from tests.conftest import client_for, member_of
 from tests.factories import CustomerFactory
 from tests.test_pages import assert_clean_html

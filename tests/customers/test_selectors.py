@@ -5,6 +5,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from customers import selectors
+from invoicing import selectors as invoice_selectors
 from invoicing.models import Invoice
 from tests.factories import CustomerFactory
 
@@ -37,21 +38,21 @@ def test_balance_adds_what_is_due_on_open_and_uncollectible_invoices_per_currenc
     invoice(CustomerFactory(partner=partner), status="open", amount_due=99, number="INV-6")
 
     with django_assert_num_queries(1):
-        balance = selectors.customer_balance(customer=customer)
+        balance = invoice_selectors.customer_balance(customer=customer)
     assert balance == [("EUR", 2_000), ("USD", 105_000)]
 
 
 def test_a_customer_who_owes_nothing_has_an_empty_balance(partner, unscoped):
     customer = CustomerFactory(partner=partner)
     invoice(customer, status="paid", amount_due=0, number="INV-1")
-    assert selectors.customer_balance(customer=customer) == []
+    assert invoice_selectors.customer_balance(customer=customer) == []
 
 
 def test_recent_invoices_are_the_customers_newest_first_up_to_the_limit(partner, unscoped):
     customer = CustomerFactory(partner=partner)
     numbers = [invoice(customer, status="open", number=f"INV-{n}").number for n in range(1, 5)]
     invoice(CustomerFactory(partner=partner), status="open", number="INV-99")
-    recent = selectors.customer_recent_invoices(customer=customer, limit=3)
+    recent = invoice_selectors.customer_recent_invoices(customer=customer, limit=3)
     assert [i.number for i in recent] == numbers[::-1][:3]
 
 

@@ -2,9 +2,8 @@
 
 from django_scopes import scope
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from payments.gateways.base import BankAccountDetails, CardDetails
-from payments.models import PaymentMethod
 from payments.services import payment_method_add
 
 GOOD_CARD = "4242424242424242"

@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from invoicing import activity
+from dashboard import activity
 from invoicing.models import EventKind, PaymentOption
 from invoicing.services import (
     InvoiceInput,

@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 from django_scopes import scope
 
-from invoicing import export
+from dashboard import export
 from invoicing.services import invoice_void
 from payments.models import PaymentMethodType
 from payments.services import payment_record_offline

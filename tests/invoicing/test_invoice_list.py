@@ -1,6 +1,7 @@
 """The invoice list's hand-written query selects exactly what invoice_filtered (the exports' and the
 dashboard's definition) selects, in the same order, page after page, for any mix of filters."""
 
+import dataclasses
 import datetime
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from invoicing import selectors
 from invoicing.models import Invoice, InvoiceStatus
 from reminders.models import EmailStatus, NotificationKind, OutboundEmail
+from reminders.selectors import bounced_emails
 from tests.factories.invoicing import customer_for, make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +134,10 @@ CASES = [
 def test_each_filter_selects_what_invoice_filtered_selects(partner, invoices, monkeypatch, time_machine):
     at_noon(time_machine, partner)
     for filters in CASES:
+        if filters.bounced:  # the page resolves reminders' filter into `within` (dashboard list_filters)
+            filters = dataclasses.replace(
+                filters, within=bounced_emails(partner=partner).values("invoice_id")
+            )
         wanted = check(partner, filters, monkeypatch)
         if filters.as_params().keys() - {"sort"} and filters.query not in ("zz", "\\"):
             assert 0 < len(wanted) < 36, f"{filters} selects nothing or everything: it proves little"

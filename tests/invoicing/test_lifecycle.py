@@ -5,9 +5,10 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django_scopes import scope
 
+from customers.models import PaymentMethod
 from invoicing import services
 from invoicing.models import EventKind, InvoiceStatus, PaymentOption
-from payments.models import PaymentMethod, PaymentMethodType
+from payments.models import PaymentMethodType
 from payments.services import payment_record_offline
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice

@@ -13,11 +13,11 @@ import time_machine
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from invoicing import reports
+from dashboard import reports
+from dashboard.templatetags.reports import invoice_list_url
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.selectors import day_start
 from invoicing.services import invoice_mark_uncollectible, invoice_stop_collection, invoice_void
-from invoicing.templatetags.reports import invoice_list_url
 from payments.models import PaymentMethodType
 from payments.services import payment_record_offline
 from tests.conftest import client_for, member_of

@@ -8,8 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_scopes import ScopeError, scope
 
+from customers.models import PaymentMethod
 from partners.models import Membership, Role
-from payments.models import PaymentMethod
 from payments.services import payment_record_offline
 from reminders.models import SuppressedAddress
 from tests.conftest import client_for, member_of

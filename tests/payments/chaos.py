@@ -31,7 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput, invoice_create
 from partners.models import Partner
@@ -43,7 +43,6 @@ from payments.models import (
     CustomerCredit,
     Payment,
     PaymentAttempt,
-    PaymentMethod,
     Refund,
 )
 from payments.services import payment_method_add

@@ -7,7 +7,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
 from payments import collection, jobs
@@ -304,16 +303,18 @@ def test_a_crash_after_the_gateway_charged_is_recorded_once_by_the_janitor(partn
 
     jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(minutes=5))
     jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(minutes=5))
-    execute_attempt(attempt_id=attempt.pk)  # a late duplicate of the original task changes nothing
+    execute_attempt(
+        partner_id=attempt.partner_id, attempt_id=attempt.pk
+    )  # a late duplicate of the original task changes nothing
     assert ledger(token=card.gateway_token).count() == 1
     assert Payment.objects.filter(invoice=invoice).count() == 1
     assert refreshed(invoice).status == InvoiceStatus.PAID
 
 
-def test_execute_attempt_rejects_bad_arguments_and_logs(caplog):
-    assert execute_attempt(attempt_id="1; drop table") == "rejected"
-    with scopes_disabled():
-        assert execute_attempt(attempt_id=999_999_999) == "rejected"
+def test_execute_attempt_rejects_bad_arguments_and_logs(caplog, partner):
+    assert execute_attempt(partner_id=partner.pk, attempt_id="1; drop table") == "rejected"
+    assert execute_attempt(partner_id=True, attempt_id=1) == "rejected"
+    assert execute_attempt(partner_id=partner.pk, attempt_id=999_999_999) == "rejected"
     assert "rejected" in caplog.text
 
 

@@ -12,18 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from customers.models import PaymentMethod
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from partners.models import Role
 from payments.gateways.base import CardDetails
 from payments.gateways.sandbox.models import SandboxCharge, SandboxRefund
-from payments.models import (
-    AttemptStatus,
-    CustomerCredit,
-    Payment,
-    PaymentAttempt,
-    PaymentMethod,
-    Refund,
-)
+from payments.models import AttemptStatus, CustomerCredit, Payment, PaymentAttempt, Refund
 from payments.services import payment_method_add
 from tests.conftest import client_for, member_of
 from tests.factories import PartnerFactory

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing.models import InvoiceStatus
 from payments.gateways.sandbox.models import SandboxCharge
-from payments.models import PaymentAttempt, PaymentMethod, PortalSignInLink
+from payments.models import PaymentAttempt, PortalSignInLink
 from tests.conftest import client_for
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import card_for

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from payments.tasks import email_pay_link
+from reminders.tasks import email_pay_link
 from tests.factories.invoicing import make_invoice
 from tests.factories.payments import card_for
 from tests.payments.test_pay_page import customer, invoice, page_url, token  # noqa: F401
@@ -74,7 +74,8 @@ def test_odd_input_on_the_pay_page_never_gives_a_500(client, invoice, token):  #
 
 
 @pytest.mark.django_db
-def test_the_pay_link_email_task_rejects_bad_arguments_and_logs(caplog):
-    assert email_pay_link(invoice_id="1; drop table") == "rejected"
-    assert email_pay_link(invoice_id=999_999_999) == "rejected"
+def test_the_pay_link_email_task_rejects_bad_arguments_and_logs(caplog, partner):
+    assert email_pay_link(partner_id=partner.pk, invoice_id="1; drop table") == "rejected"
+    assert email_pay_link(partner_id="1", invoice_id=1) == "rejected"
+    assert email_pay_link(partner_id=partner.pk, invoice_id=999_999_999) == "rejected"
     assert "email_pay_link rejected" in caplog.text

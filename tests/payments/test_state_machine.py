@@ -28,6 +28,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from customers.models import PaymentMethod
 from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceEvent, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_lock, invoice_void
 from payments import collection, jobs, services
@@ -42,7 +43,6 @@ from payments.models import (
     CustomerCredit,
     Payment,
     PaymentAttempt,
-    PaymentMethod,
     PaymentMethodType,
     Refund,
     RefundStatus,

@@ -13,60 +13,41 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scope
 
-from config.celery import enqueue
-from customers.models import Customer
+from customers.models import Customer, PaymentMethod
 from invoicing.models import Invoice
 from partners.models import Partner
 from partners.tokens import token_hash, token_new
+from payments import signals
 from payments.collection import charge_invoice
-from payments.models import AttemptTrigger, PaymentAttempt, PaymentMethod, PortalSignInLink
+from payments.models import AttemptTrigger, PaymentAttempt, PortalSignInLink
 from payments.portal.account import selectors
-from reminders.services import email_send
 
 logger = logging.getLogger(__name__)
 
 
 def portal_sign_in_request(*, partner: Partner, email: str) -> None:
     """Someone typed `email` on the partner's sign-in page; a worker decides whether to email a link."""
-    from payments.tasks import email_portal_sign_in
-
-    enqueue(email_portal_sign_in, partner_id=partner.pk, email=email.strip().lower())
+    signals.portal_sign_in_requested.send(sender=Partner, partner=partner, email=email.strip().lower())
 
 
-@transaction.atomic
-def portal_sign_in_email(*, partner: Partner, email: str) -> bool:
-    """Email a sign-in link if `email` is a (current) customer of `partner`. Says nothing to the asker."""
-    with scope(partner=partner):
-        customer = selectors.portal_customer_by_email(partner=partner, email=email)
-        if customer is None:
-            return False
-        token = token_new()
-        minutes = settings.PORTAL_SIGN_IN_LINK_MINUTES
-        PortalSignInLink.objects.create(
-            partner=partner,
-            customer=customer,
-            token_hash=token_hash(token),
-            expires_at=timezone.now() + datetime.timedelta(minutes=minutes),
-        )
-        path = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": token})
-        email_send(
-            to=[customer.email],
-            subject=f"Sign in to your account at {partner.name}",
-            template="emails/portal_sign_in",
-            context={
-                "partner": partner,
-                "customer": customer,
-                "link": settings.SITE_URL + path,
-                "minutes": minutes,
-            },
-            reply_to=[partner.email] if partner.email else None,
-        )
-    return True
+def portal_sign_in_link_create(*, partner: Partner, email: str) -> tuple[Customer, str] | None:
+    """A new sign-in link for the (current) customer of `partner` at `email`: the customer and the
+    link's URL, which is never stored. None if there is no such customer."""
+    customer = selectors.portal_customer_by_email(partner=partner, email=email)
+    if customer is None:
+        return None
+    token = token_new()
+    PortalSignInLink.objects.create(
+        partner=partner,
+        customer=customer,
+        token_hash=token_hash(token),
+        expires_at=timezone.now() + datetime.timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES),
+    )
+    path = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": token})
+    return customer, settings.SITE_URL + path
 
 
 def portal_sign_in_redeem(*, partner: Partner, token: str) -> Customer | None:

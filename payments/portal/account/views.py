@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
-from config.params import parse_id
+from core.params import parse_id
 from customers.selectors import customer_payment_methods
 from customers.services import customer_update
 from invoicing import money

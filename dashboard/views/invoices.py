@@ -13,25 +13,27 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from config.params import parse_id
+from core.forms import apply_errors
+from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
+from dashboard.views.invoice_detail import render_detail
 from invoicing import money, selectors, services
 from invoicing.forms import (
     PAYMENT_OPTION_HELP,
     CreditNoteForm,
     InvoiceForm,
     MemoForm,
-    OfflinePaymentForm,
     default_due_date,
     default_payment_option,
 )
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
-from invoicing.views.detail import apply_errors, render_detail
 from partners.permissions import partner_view
+from payments.forms import OfflinePaymentForm
 from payments.services import payment_record_offline
+from reminders.selectors import bounced_emails
 
 CUSTOMER_RESULTS = 8
 BLANK_LINES = 3
@@ -52,10 +54,11 @@ SORT_CHOICES = [(key, label) for key, (label, _, _) in selectors.SORTS.items()]
 CURRENCY_CHOICES = [("", "All"), *((code, code) for code in sorted(money.CURRENCY_EXPONENTS))]
 
 
-def list_filters(params) -> selectors.InvoiceFilters:
+def list_filters(params, *, partner) -> selectors.InvoiceFilters:
     """The list's filters from its query string; the CSV exports read the same ones. Anything unreadable
     is ignored (the page says so for dates) rather than refused."""
     currency = params.get("currency", "").upper()
+    bounced = params.get("bounced") == "1"
     return selectors.InvoiceFilters(
         tab=params.get("tab") if params.get("tab") in selectors.TABS else "all",
         query=params.get("q", "")[:100],
@@ -66,7 +69,8 @@ def list_filters(params) -> selectors.InvoiceFilters:
         currency=currency if currency in money.CURRENCY_EXPONENTS else "",
         paid_from=_parse_date(params.get("paid_from")),
         paid_to=_parse_date(params.get("paid_to")),
-        bounced=params.get("bounced") == "1",
+        bounced=bounced,
+        within=bounced_emails(partner=partner).values("invoice_id") if bounced else None,
     )
 
 
@@ -76,7 +80,7 @@ def list_filters(params) -> selectors.InvoiceFilters:
 @partner_view()
 def invoice_list(request):
     params = request.GET
-    filters = list_filters(params)
+    filters = list_filters(params, partner=request.partner)
     page = selectors.invoice_page(
         partner=request.partner, filters=filters, cursor=params.get("cursor", "")[:300]
     )

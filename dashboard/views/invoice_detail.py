@@ -1,28 +1,15 @@
 """What the invoice detail page shows, shared by the page and by every action that re-renders it with a
 form's errors (record a payment, issue a credit note, charge, refund)."""
 
-from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.shortcuts import render
 
 from customers.selectors import customer_payment_methods
 from invoicing import money, selectors
-from invoicing.forms import CreditNoteForm, MemoForm, OfflinePaymentForm
+from invoicing.forms import CreditNoteForm, MemoForm
 from invoicing.models import ISSUED_STATUSES, Invoice
 from payments import selectors as payment_selectors
-from payments.forms import ChargeForm, RefundForm
+from payments.forms import ChargeForm, OfflinePaymentForm, RefundForm
 from payments.models import AttemptStatus, Payment, new_idempotency_key
-
-
-def apply_errors(form: Form, error: ValidationError, field_map: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError next to the field it names, or above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.message_dict.items():
-        field = (field_map or {}).get(name, name)
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def charge_form(request, invoice: Invoice, methods, data=None) -> ChargeForm:

@@ -8,15 +8,10 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from config.params import parse_id
+from core.forms import apply_errors
+from core.params import parse_id
 from customers.selectors import customer_payment_methods
-from invoicing import money, recurring
-from invoicing import recurring_selectors as selectors
-from invoicing.forms import default_payment_option
-from invoicing.models import PaymentOption, RecurringEnd, RecurringSchedule
-from invoicing.recurring_forms import RecurringForm, parse_date, recurring_initial
-from invoicing.views.detail import apply_errors
-from invoicing.views.invoices import (
+from dashboard.views.invoices import (
     _customer_or_none,
     _follow_default_option,
     _form_context,
@@ -24,6 +19,11 @@ from invoicing.views.invoices import (
     form_customer,
     form_lines,
 )
+from invoicing import money, recurring
+from invoicing import recurring_selectors as selectors
+from invoicing.forms import default_payment_option
+from invoicing.models import PaymentOption, RecurringEnd, RecurringSchedule
+from invoicing.recurring_forms import RecurringForm, parse_date, recurring_initial
 from partners.permissions import partner_view
 
 PAGE_SIZE = 50

@@ -7,9 +7,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from customers.selectors import customer_list
-from invoicing import activity, export, money, reports, selectors
-from invoicing.charts import columns, compact_money, horizontal_bars
-from invoicing.views.invoices import list_filters
+from dashboard import activity, export, reports
+from dashboard.charts import columns, compact_money, horizontal_bars
+from dashboard.views.invoices import list_filters
+from invoicing import money, selectors
 from partners.permissions import partner_view
 
 
@@ -126,7 +127,7 @@ def _export_view(view):
 @_export_view
 def export_invoices(request):
     partner = request.partner
-    filters = list_filters(request.GET)
+    filters = list_filters(request.GET, partner=partner)
     _, column, descending = selectors.SORTS.get(filters.sort, selectors.SORTS["-created"])
     order = [f"-{column}", "-id"] if descending else [column, "id"]
     invoices = selectors.invoice_filtered(partner=partner, filters=filters).order_by(*order)
@@ -137,7 +138,7 @@ def export_invoices(request):
 @_export_view
 def export_payments(request):
     partner = request.partner
-    filters = list_filters(request.GET)
+    filters = list_filters(request.GET, partner=partner)
     unfiltered = filters.as_params().keys() <= {"sort"}
     invoices = None if unfiltered else selectors.invoice_filtered(partner=partner, filters=filters)
     rows = export.payment_rows(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from dashboard.views import customers as views
 
 urlpatterns = [
     path("", views.customer_list, name="customer_list"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing.views import recurring
+from dashboard.views import recurring
 
 urlpatterns = [
     path("", recurring.recurring_list, name="recurring_list"),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from customers import selectors, services
 from customers.forms import CustomerForm
+from invoicing import selectors as invoice_selectors
 from partners.permissions import partner_view
 from payments import selectors as payment_selectors
 from payments import services as payment_services
@@ -85,9 +86,9 @@ def customer_detail(request, customer_id: int):
     customer = selectors.customer_get(partner=request.partner, customer_id=customer_id)
     context = {
         "customer": customer,
-        "balance": selectors.customer_balance(customer=customer),
+        "balance": invoice_selectors.customer_balance(customer=customer),
         "credit": payment_selectors.customer_credit_balances(customer=customer),
-        "invoices": selectors.customer_recent_invoices(customer=customer),
+        "invoices": invoice_selectors.customer_recent_invoices(customer=customer),
         "attention": payment_selectors.invoices_needing_attention(partner=request.partner, customer=customer),
         "payment_methods": selectors.customer_payment_methods(customer=customer),
         "today": request.partner.today(),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing.views import reports
+from dashboard.views import reports
 
 urlpatterns = [
     path("", reports.reports_home, name="reports"),

@@ -1,0 +1,21 @@
+"""What invoicing announces, for the apps above it (payments, reminders) to act on. invoicing imports
+none of them: they connect their receivers in their AppConfig.ready().
+
+Every signal is sent inside the transaction of the change it reports, with the invoice row locked, so
+what a receiver writes commits or rolls back with the change itself.
+"""
+
+from django.dispatch import Signal
+
+# A draft was issued (number, seller and buyer frozen; status open). kwargs: invoice, actor.
+# payments starts collection (pay link, customer credit, the payment option), which announces
+# payments.signals.collection_started, on which reminders plans the invoice's emails.
+invoice_issued = Signal()
+
+# An issued invoice is about to be voided or credited. kwargs: invoice, change ("void" or "credit_note").
+# A receiver refuses the change by raising ValidationError (payments: a charge is in flight).
+invoice_settling = Signal()
+
+# An issued invoice was voided. kwargs: invoice, actor, credit_applied (the customer credit it had used,
+# which payments gives back).
+invoice_voided = Signal()
