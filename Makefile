@@ -27,9 +27,10 @@ run: $(INSTALLED)  ## Start PostgreSQL, Redis, web, worker and beat; Ctrl-C stop
 test: $(INSTALLED)  ## Run the whole test suite against PostgreSQL and Redis
 	@$(BIN)/python scripts/dev.py test $(ARGS)
 
-lint: $(INSTALLED)
+lint: $(INSTALLED)  ## ruff, and the import layers (pyproject.toml, docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
