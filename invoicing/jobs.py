@@ -80,7 +80,7 @@ def _issue_next(failed: set[int], claimed: list[int]) -> str | None:
     now = timezone.now()
     # No time zone is more than 14 hours ahead of UTC: a bound the recurring_due index can use.
     latest = (now + datetime.timedelta(hours=14)).date()
-    with scopes_disabled():
+    with scopes_disabled():  # a beat job: every partner's due schedules
         schedule = (
             RecurringSchedule.objects.filter(status=RecurringStatus.ACTIVE, next_period_date__lte=latest)
             .alias(local_today=_local_date(now))

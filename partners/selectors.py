@@ -111,7 +111,7 @@ def invitation_get(*, partner: Partner, invitation_id: int) -> Invitation:
 
 def invitation_get_by_token(*, token: str) -> Invitation | None:
     """The invitation a link points at, whatever its state; the caller decides what an old one means."""
-    with scopes_disabled():
+    with scopes_disabled():  # a link's token names the partner: no scope yet
         return Invitation.objects.select_related("partner").filter(token_hash=token_hash(token)).first()
 
 

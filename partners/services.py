@@ -146,7 +146,7 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Make `user` a member with the invited role. The invitation must be pending and unexpired."""
-    with transaction.atomic(), scopes_disabled():
+    with transaction.atomic(), scopes_disabled():  # the person joins a partner: no scope exists yet
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not invitation.is_pending or invitation.expires_at <= timezone.now():
             raise ValidationError("This invitation has expired or was already used.")

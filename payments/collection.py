@@ -384,6 +384,7 @@ def attempts_record(outcomes: list[tuple[PaymentAttempt, Outcome]]) -> None:
     If anything in the batch goes wrong the whole transaction rolls back and each outcome is recorded
     on its own, so one odd invoice costs the batch its speed, never its correctness."""
     try:
+        # a batch of the due-date job: any partners
         with transaction.atomic(), scopes_disabled(), invoice_events_batched(), signals.receipts_batched():
             invoices = invoices_lock(invoice_ids=[attempt.invoice_id for attempt, _ in outcomes])
             attempts = (
@@ -405,7 +406,7 @@ def attempts_record(outcomes: list[tuple[PaymentAttempt, Outcome]]) -> None:
 
 @transaction.atomic
 def _record_one(attempt: PaymentAttempt, outcome: Outcome) -> PaymentAttempt:
-    with scopes_disabled():
+    with scopes_disabled():  # the worker's, the janitor's or a webhook's
         invoice, locked = _locked(attempt.pk, attempt.invoice_id)
         _apply(invoice, locked, outcome)
         return locked
@@ -443,7 +444,7 @@ def _apply_unknown(attempt: PaymentAttempt, reason: str) -> None:
 def attempt_record(*, attempt_id: int, charge: Charge, invoice_id: int | None = None) -> PaymentAttempt:
     """Apply what the gateway says about an attempt's charge. Idempotent. `invoice_id`, when the
     caller knows the attempt's invoice, saves looking it up."""
-    with scopes_disabled():
+    with scopes_disabled():  # the worker's, the janitor's or a webhook's
         invoice, attempt = _locked(attempt_id, invoice_id)
         _apply_charge(invoice, attempt, charge)
         return attempt
@@ -502,7 +503,7 @@ def _is_card(attempt: PaymentAttempt) -> bool:
 @transaction.atomic
 def attempt_record_refusal(*, attempt_id: int, message: str) -> PaymentAttempt:
     """The gateway refused the request itself (unknown token, bad parameters): nothing was charged."""
-    with scopes_disabled():
+    with scopes_disabled():  # the worker's or the janitor's
         invoice, attempt = _locked(attempt_id)
         _apply_refusal(invoice, attempt, message)
         return attempt

@@ -70,7 +70,7 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
     """Lock a batch of due invoices, unschedule them and commit one attempt each. The checks are the
     ones attempt_start makes, done for the whole batch with a few queries rather than per invoice
     (the timeline lines, too, are inserted together)."""
-    with scopes_disabled(), invoice_events_batched():
+    with scopes_disabled(), invoice_events_batched():  # a beat job: every partner's due invoices
         invoices = list(
             Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
             .select_related("partner", "customer")
@@ -178,7 +178,7 @@ def attempts_resolve_stale(
     if older_than is None:
         older_than = datetime.timedelta(seconds=settings.PAYMENT_ATTEMPT_STALE_SECONDS)
     stale = now - older_than
-    with scopes_disabled():
+    with scopes_disabled():  # the janitor: stale attempts of every partner
         ids = list(
             PaymentAttempt.objects.filter(status=AttemptStatus.PENDING, created_at__lt=stale).values_list(
                 "pk", flat=True
@@ -194,7 +194,7 @@ def attempts_resolve_stale(
     resolved = 0
     for attempt_id in ids:
         try:
-            with scopes_disabled():
+            with scopes_disabled():  # the janitor: stale attempts of every partner
                 attempt = PaymentAttempt.objects.get(pk=attempt_id)
             charge = gateway.find_charge(attempt.idempotency_key)
             if charge is None and attempt.status != AttemptStatus.PROCESSING:

@@ -268,7 +268,7 @@ def _refund_begin(*, payment, amount, reason, reduce_amount_owed, actor, idempot
 
 def refund_execute(*, refund_id: int) -> Refund:
     """Send a pending refund to the gateway (same key every time) and record the result."""
-    with scopes_disabled():
+    with scopes_disabled():  # also the janitor's, across partners
         refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
@@ -292,7 +292,7 @@ def refund_execute(*, refund_id: int) -> Refund:
 
 @transaction.atomic
 def _refund_finish(*, refund_id: int, gateway_refund_id: str) -> Refund:
-    with scopes_disabled():
+    with scopes_disabled():  # also the janitor's and webhooks', across partners
         invoice_id = Refund.objects.values_list("invoice_id", flat=True).get(pk=refund_id)
         invoice = invoice_lock(Invoice(pk=invoice_id))
         refund = Refund.objects.select_for_update().get(pk=refund_id)
@@ -319,7 +319,7 @@ def _refund_finish(*, refund_id: int, gateway_refund_id: str) -> Refund:
 
 @transaction.atomic
 def _refund_fail(*, refund_id: int, message: str) -> Refund:
-    with scopes_disabled():
+    with scopes_disabled():  # also the janitor's and webhooks', across partners
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status == RefundStatus.PENDING:
             refund.status, refund.failure_message, refund.completed_at = (
@@ -332,7 +332,7 @@ def _refund_fail(*, refund_id: int, message: str) -> Refund:
 
 
 def refunds_resolve_stale(*, older_than: datetime.timedelta) -> int:
-    with scopes_disabled():
+    with scopes_disabled():  # the janitor: stale refunds of every partner
         ids = list(
             Refund.objects.filter(
                 status=RefundStatus.PENDING, created_at__lt=timezone.now() - older_than
@@ -355,7 +355,7 @@ def webhook_receive(*, body: bytes, headers: Mapping[str, str]) -> str:
     if WebhookDelivery.objects.filter(gateway=gateway.name, event_id=event.id).exists():
         return "duplicate"
     charge = gateway.get_charge(event.charge_id)
-    with scopes_disabled():
+    with scopes_disabled():  # a processor's webhook: its charge id finds the partner
         attempt = PaymentAttempt.objects.filter(
             gateway=gateway.name, idempotency_key=charge.idempotency_key
         ).first()

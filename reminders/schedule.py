@@ -187,7 +187,7 @@ def notifications_send_due(*, now: datetime.datetime | None = None, batch: int =
     decided = 0
     prefs_by_partner: dict[int, NotificationSettings] = {}
     while True:
-        with transaction.atomic(), scopes_disabled():
+        with transaction.atomic(), scopes_disabled():  # a beat job: every partner's due emails
             rows = list(
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=NotificationStatus.SCHEDULED, send_at__lte=now)

@@ -140,7 +140,7 @@ def invoice_send(*, invoice: Invoice, actor: User | None) -> OutboundEmail:
 def _claim(email_id: int, now: datetime.datetime) -> OutboundEmail | None:
     """Take the email for this worker: committed as 'sending' before the ESP is called, so a second
     worker (a duplicate task, the sweep) never sends it too."""
-    with transaction.atomic(), scopes_disabled():
+    with transaction.atomic(), scopes_disabled():  # the worker's or the sweep's
         email = (
             OutboundEmail.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("partner", "invoice__partner", "invoice__customer", "notification")
@@ -333,7 +333,7 @@ def emails_sweep(*, now: datetime.datetime) -> int:
     whose worker stopped mid-send (they may have left, so they are not sent again)."""
     from reminders.tasks import deliver_email
 
-    with scopes_disabled():
+    with scopes_disabled():  # the sweep: every partner's lost emails
         stale = OutboundEmail.objects.filter(status=EmailStatus.SENDING, next_try_at__lt=now - SENDING_STALE)
         for email in stale.select_related("invoice__partner", "notification", "partner"):
             _fail_stale(email.pk, now)

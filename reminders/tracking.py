@@ -39,7 +39,7 @@ TIMELINE_TEXT = {
 
 
 def _find(event: AnymailTrackingEvent) -> OutboundEmail | None:
-    with scopes_disabled():
+    with scopes_disabled():  # an ESP's webhook: its message id finds the partner
         email_id = (event.metadata or {}).get("email_id", "")
         found = None
         if event.message_id:

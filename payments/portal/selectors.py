@@ -38,7 +38,7 @@ def pay_link_resolve(*, token: str) -> ResolvedLink:
     """What a token points at. Every token is hashed and looked up the same way, so the time taken says
     nothing about how close a guess was; callers show one "link not valid" page for every state but VALID."""
     digest = token_hash(token[:MAX_TOKEN_LENGTH])
-    with scopes_disabled():
+    with scopes_disabled():  # the token names the partner: no scope yet
         link = (
             PayLink.objects.select_related("invoice", "invoice__partner", "invoice__customer")
             .filter(token_hash=digest)
@@ -58,7 +58,7 @@ def pay_link_resolve(*, token: str) -> ResolvedLink:
 def invoices_for_lookup(*, number: str, email: str, limit: int = 5) -> list[Invoice]:
     """Issued invoices numbered `number` whose customer's address on file is `email`, at any partner
     (numbers repeat across partners; the email is what makes a match theirs)."""
-    with scopes_disabled():
+    with scopes_disabled():  # the lookup page: no partner is known yet
         return list(
             Invoice.objects.filter(number__iexact=number.strip(), customer__email__iexact=email.strip())
             .exclude(status=InvoiceStatus.DRAFT)

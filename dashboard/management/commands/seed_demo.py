@@ -34,7 +34,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        with scopes_disabled():
+        with scopes_disabled():  # demo data for several partners
             owner = self._user(DEMO_EMAIL, DEMO_PASSWORD, full_name="Dana Demo")
             self._user(
                 ADMIN_EMAIL, ADMIN_PASSWORD, full_name="Platform Admin", is_staff=True, is_superuser=True
