@@ -2,7 +2,7 @@
 # The interpreter that makes .venv: PYTHON if given, else the system's /usr/bin/python3 when it is 3.11 or
 # newer and can make a venv, else python3 on PATH. Distributions build their Python with profile-guided
 # optimisation; version managers' default builds (pyenv's, here) are not, and run this app about 20%
-# slower (bench/bench_pdf.py; README, "All figures, one run"). An existing .venv keeps its interpreter.
+# slower (bench/README.md). An existing .venv keeps its interpreter.
 SYSTEM_PYTHON := /usr/bin/python3
 PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
 	&& echo $(SYSTEM_PYTHON) || echo python3)
