@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import enqueue
 from customers.models import Customer
 from invoicing import money
 from invoicing.models import (
@@ -104,6 +105,16 @@ def invoice_events_batched() -> Iterator[None]:
         _batched_events.reset(token)
     InvoiceEvent.objects.bulk_create(events)
     invoice_events_notify(events)
+
+
+def _version_new(invoice: Invoice) -> None:
+    """Every change the customer could see on the invoice makes a new version. An issued one's PDF is
+    drawn by a worker once this transaction commits (a draft's is drawn when someone asks for it)."""
+    from invoicing.tasks import store_invoice_pdf  # tasks wrap these services, so they import them
+
+    invoice.version += 1
+    if not invoice.is_draft:
+        enqueue(store_invoice_pdf, partner_id=invoice.partner_id, invoice_id=invoice.pk)
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -248,7 +259,7 @@ def invoice_update_draft(*, invoice: Invoice, data: InvoiceInput, actor: User | 
     for field in ("customer", "currency", "due_date", "memo", "footer", "payment_option", "payment_method"):
         setattr(invoice, field, getattr(data, field))
     _write_lines(invoice, data.lines)
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save()
     _event(invoice, EventKind.UPDATED, actor=actor)
     return invoice
@@ -293,7 +304,7 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
     invoice.status = InvoiceStatus.OPEN
     invoice.issue_date = today
     invoice.finalized_at = timezone.now()
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(
         update_fields=[
             "number",
@@ -321,7 +332,7 @@ def invoice_update_memo(*, invoice: Invoice, memo: str, actor: User | None) -> I
     if invoice.memo == memo:
         return invoice
     invoice.memo = memo
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=["memo", "version", "updated_at"])
     _event(invoice, EventKind.MEMO_CHANGED, actor=actor)
     return invoice
@@ -344,7 +355,7 @@ def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
     invoice.voided_at = timezone.now()
     invoice.amount_due = 0
     invoice.next_charge_at = None
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(
         update_fields=["status", "voided_at", "amount_due", "next_charge_at", "version", "updated_at"]
     )
@@ -364,7 +375,7 @@ def _write_off(invoice: Invoice, *, actor: User | None, message: str = "") -> In
     invoice.status = InvoiceStatus.UNCOLLECTIBLE
     invoice.uncollectible_at = timezone.now()
     invoice.next_charge_at = None
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=["status", "uncollectible_at", "next_charge_at", "version", "updated_at"])
     _event(invoice, EventKind.UNCOLLECTIBLE, actor=actor, message=message)
     return invoice
@@ -421,7 +432,7 @@ def invoice_apply_refund(
         invoice.status, invoice.paid_at = InvoiceStatus.OPEN, None
         fields += ["status", "paid_at"]
         _event(invoice, EventKind.UPDATED, actor=actor, message="Reopened: the refunded amount is owed again")
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=[*fields, "amount_due", "version", "updated_at"])
     return invoice
 
@@ -437,7 +448,7 @@ def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None)
         invoice.collection_failed_at = None
         fields += ["status", "paid_at", "next_charge_at", "collection_failed_at"]
         _event(invoice, EventKind.PAID, actor=actor)
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=fields)
 
 
@@ -530,7 +541,7 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
             fields.append("paid_at")
         fields.append("status")
         _event(invoice, EventKind.VOIDED if cancelled else EventKind.PAID, actor=actor)
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=fields)
     return note
 
