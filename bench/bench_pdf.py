@@ -1,8 +1,12 @@
-"""Warm render time of a one-page, five-line invoice PDF (the target is p95 <= 60 ms)."""
+"""A first render of a one-page, five-line invoice PDF: what a worker does when an invoice is issued or
+gets a new version (target: p95 <= 100 ms). Each timed render draws the invoice from scratch, through
+WeasyPrint's public API only; what a process keeps between renders is its parsed stylesheet, its font
+configuration and the partner's scaled logo, as a worker does."""
 
 import platform
 import statistics
 import sys
+import time
 
 from harness import five_line_invoice, p95, paired_timings_ms, ready, report, setup, steadiness, steady_work
 
@@ -28,17 +32,31 @@ def bench_invoice() -> Invoice:
 
 
 invoice = bench_invoice()
+start = time.perf_counter()
 assert invoice_pdf_render(invoice=invoice).startswith(b"%PDF")
-invoice_pdf_render(invoice=invoice)  # fonts and stylesheet loaded, as in a serving process
+# One sample, for scale: a process's first render also parses the stylesheet and loads the fonts.
+report("invoice_pdf_render_cold_ms", (time.perf_counter() - start) * 1000, "ms")
 ready()
-# 200 renders (about 8 s): with 50, the p95 was the third-slowest render, so one noisy second decided it.
+# 200 renders (about 15 s): with 50, the p95 was the third-slowest render, so one noisy second decided it.
 # After each, the same fixed piece of plain Python, timed too: how steady the machine was meanwhile.
-timings, control = paired_timings_ms(lambda: invoice_pdf_render(invoice=invoice), steady_work, warmup=10)
-report("invoice_pdf_p95_ms", p95(timings), "ms")
+cpu_ms: list[float] = []
+
+
+def render() -> None:
+    start = time.process_time()
+    invoice_pdf_render(invoice=invoice)
+    cpu_ms.append((time.process_time() - start) * 1000)
+
+
+timings, control = paired_timings_ms(render, steady_work, warmup=10)
+report("invoice_pdf_render_p95_ms", p95(timings), "ms")
+# The same renders in this process's CPU time: what other processes on a shared machine add to the wall
+# clock (waiting for a core) is left out, so this moves less from one minute to the next.
+report("invoice_pdf_render_cpu_p95_ms", p95(cpu_ms[-len(timings) :]), "ms")
 # The median moves far less with this machine's speed from one minute to the next: the code's trend.
-report("invoice_pdf_p50_ms", statistics.median(timings), "ms")
-# p95 / median of the plain Python: 1.0 on a steady machine (seen here on 2026-11-21: 1.13 to 1.56).
+report("invoice_pdf_render_p50_ms", statistics.median(timings), "ms")
+# p95 / median of the plain Python: 1.0 on a steady machine.
 report("invoice_pdf_machine_steadiness", steadiness(control), "ratio")
-# Nearly all of a render is WeasyPrint's Python: the interpreter's build moves the figures by about a fifth
-# (README, "All figures, one run"), so say which one drew them.
+# Nearly all of a render is WeasyPrint's Python: the interpreter's build moves the figures by about a fifth,
+# so say which one drew them.
 print(f"# rendered by Python {platform.python_version()}, {sys._base_executable}", flush=True)

@@ -15,8 +15,7 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from django.db.models import CharField, F, IntegerField, QuerySet, Value
-from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
+from django.db.models import CharField, F, IntegerField, Q, QuerySet, Value
 
 from invoicing.models import EventKind, InvoiceEvent
 from invoicing.selectors import day_end, day_start
@@ -153,7 +152,9 @@ def _after(events: QuerySet, source: int, cursor: tuple) -> QuerySet:
         return events.filter(created_at__lte=created_at)
     if source > cursor_source:
         return events.filter(created_at__lt=created_at)
-    return events.filter(TupleLessThan(Tuple(F("created_at"), F("id")), (created_at, cursor_id)))
+    # The redundant `created_at <=` gives PostgreSQL a bound for an index range scan.
+    earlier = Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=cursor_id)
+    return events.filter(earlier, created_at__lte=created_at)
 
 
 def activity_page(

@@ -1,14 +1,16 @@
 """Invoice PDFs, drawn by WeasyPrint from `templates/invoicing/pdf/invoice.html`.
 
-Each issued version is rendered once and kept in `InvoicePdf`. Rendering never touches the network:
-the fonts ship in `static/fonts/`, the logo is inlined as a `data:` URI, and the URL fetcher refuses
-everything else. The font configuration and the parsed stylesheet are built once per process, which
-is most of what makes a warm render fast.
+Each issued version is rendered once, by a worker when the version is made (invoicing.tasks), and kept
+in `InvoicePdf`; downloads and email attachments read that copy. A draft is drawn on request. Rendering
+never touches the network: the fonts ship in `static/fonts/`, the logo is inlined as a `data:` URI, and
+the URL fetcher refuses everything else. The font configuration and the parsed stylesheet are built
+once per process.
 """
 
 import base64
 import functools
 import io
+import logging
 import mimetypes
 import re
 import threading
@@ -18,9 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
-from xml.etree import ElementTree
 
-import cssselect2
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -28,16 +28,14 @@ from django.urls import reverse
 from django_scopes import scope
 from PIL import Image
 from weasyprint import CSS, HTML
-from weasyprint import html as weasyprint_html
-from weasyprint.css.counters import CounterStyle
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from invoicing.models import Invoice, InvoicePdf, InvoiceStatus
 from invoicing.money import format_money
-from invoicing.pdf_styles import SharedStyles
 from invoicing.services import buyer_details, seller_details
 
+logger = logging.getLogger(__name__)
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 FONTS_DIR = STATIC_DIR / "fonts"
 STYLESHEET = STATIC_DIR / "css" / "invoice-pdf.css"
@@ -73,18 +71,6 @@ class LocalOnlyFetcher(URLFetcher):
         raise RemoteFetchRefused(f"Invoice PDFs load only the app's own fonts, not {url[:200]}")
 
 
-# WeasyPrint's user-agent stylesheet gives every element `::marker`, `::footnote-*` and `::note-*` rules,
-# so each element of an invoice carried six pseudo-element styles: 1,250 computed styles where the
-# document needs about 130, some 4 ms of a 50 ms render. Invoices have no footnotes or notes, and
-# markers only ever belong to list items, so those rules go (tests/invoicing/test_pdf.py checks that
-# pages are drawn pixel for pixel as with the full stylesheet).
-_UNUSED_PSEUDO_RULES = re.compile(r"^::(?:footnote|note)-[\w-]+ \{[^}\n]*\}\n", re.MULTILINE)
-
-
-def user_agent_css() -> str:
-    return _UNUSED_PSEUDO_RULES.sub("", weasyprint_html.UA).replace("\n::marker {", "\nli::marker {")
-
-
 @functools.cache
 def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
     """Built on first use in each process (not at import, so forked workers each build their own)."""
@@ -98,10 +84,9 @@ def _assets() -> tuple[FontConfiguration, CSS, LocalOnlyFetcher]:
 def _brand_stylesheet(accent: str, ink: str) -> CSS:
     """The partner's colours, on the few elements that carry them.
 
-    A stylesheet parsed once per colour pair, drawn before invoice-pdf.css (whose rules, such as a void
-    invoice's grey amounts, win over it). Only these elements' styles then differ from one partner to
-    the next, so `SharedStyles` keeps serving every other style to every partner's invoices; custom
-    properties on the root would have made every element's style depend on the brand."""
+    A stylesheet parsed once per colour pair and drawn before invoice-pdf.css, whose rules (such as a
+    void invoice's grey amounts) win over it. The colours come from the partner's settings, checked by
+    `brand_colours`, never from free text."""
     return CSS(
         string=f"""
         body::before, .lines th {{ border-color: {accent}; }}
@@ -110,45 +95,6 @@ def _brand_stylesheet(accent: str, ink: str) -> CSS:
         }}
         """
     )
-
-
-@functools.cache
-def _user_agent_stylesheet() -> CSS:
-    # Its @counter-style rules are parsed into a throwaway registry: documents take WeasyPrint's own.
-    return CSS(string=user_agent_css(), counter_style=CounterStyle())
-
-
-class InvoiceHTML(HTML):
-    """The invoice template's output, parsed as XML and drawn with the trimmed user-agent stylesheet above.
-
-    The template writes well-formed XHTML, which expat parses about fifty times faster than WeasyPrint's
-    HTML5 parser (0.04 ms against 2.1 ms for a five-line invoice; the render as a whole gains about
-    3 ms). Text a user typed can still break XML (a control character pasted into a memo, say); such a
-    document goes through the HTML5 parser as before.
-    """
-
-    # Computed styles carried from one render to the next (invoicing/pdf_styles.py); renders take
-    # turns under _render_lock, so one registry serves the process.
-    shared_styles = SharedStyles()
-
-    def __init__(self, *, string: str, base_url: str, url_fetcher: URLFetcher):
-        try:
-            # Our template's output: every user-typed text is escaped, so it can hold no DOCTYPE or
-            # entity of a user's, and ElementTree fetches no external entities anyway.
-            root = ElementTree.fromstring(string)  # noqa: S314
-        except ElementTree.ParseError:
-            super().__init__(string=string, base_url=base_url, url_fetcher=url_fetcher)
-            return
-        # What HTML.__init__ sets once it has a tree (tests/invoicing/test_pdf.py compares the two).
-        self.base_url = base_url
-        self.url_fetcher = url_fetcher
-        self.media_type = "print"
-        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
-        self.etree_element = self.wrapper_element.etree_element
-
-    def _ua_stylesheets(self, forms=False):
-        user_agent = _user_agent_stylesheet()
-        return [user_agent, weasyprint_html.UA_FORM_STYLESHEET] if forms else [user_agent]
 
 
 def invoice_pay_url(invoice: Invoice) -> str | None:
@@ -163,7 +109,7 @@ def invoice_pay_url(invoice: Invoice) -> str | None:
 
 
 def invoice_pdf_render(*, invoice: Invoice) -> bytes:
-    """Draw the invoice as it is now. Always renders; `invoice_pdf_get` is the cached way in."""
+    """Draw the invoice as it is now. Always renders; `invoice_pdf_get` is the way in for a download."""
     # Its own partner's scope, so a Celery task or a script can call this as safely as a view.
     with scope(partner=invoice.partner):
         context = _context(invoice)
@@ -172,18 +118,32 @@ def invoice_pdf_render(*, invoice: Invoice) -> bytes:
         logo = _logo(invoice.partner)
         html = render_to_string(TEMPLATE, context | {"logo_uri": logo.data_uri})
         brand = _brand_stylesheet(context["brand"]["accent"], context["brand"]["ink"])
-        document = InvoiceHTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
+        document = HTML(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=fetcher)
         return document.write_pdf(stylesheets=[brand, stylesheet], font_config=font_config, cache=logo.images)
 
 
 def invoice_pdf_get(*, invoice: Invoice) -> bytes:
-    """The PDF of `invoice.version`, rendered and stored on first request.
+    """The PDF of `invoice.version`: the stored copy, drawn when the version was made.
 
     Drafts are rendered every time: they show the live partner and customer, whose edits do not bump
-    the invoice's version, so a stored draft PDF could go stale.
+    the invoice's version, so a stored draft PDF could go stale. An issued version not stored yet (its
+    worker has not run, or the broker was down) is rendered and stored here, once.
     """
     if invoice.is_draft:
         return invoice_pdf_render(invoice=invoice)
+    with scope(partner=invoice.partner):
+        stored = _stored(invoice)
+    if stored is not None:
+        return stored
+    logger.warning(
+        "PDF of invoice %s version %s was not stored yet; rendering it now", invoice.pk, invoice.version
+    )
+    return invoice_pdf_store(invoice=invoice)
+
+
+def invoice_pdf_store(*, invoice: Invoice) -> bytes:
+    """Render `invoice.version` of an issued invoice and keep it, unless it is kept already; drop the
+    versions before it. Safe to run twice, and at once: every caller gets the one stored copy."""
     with scope(partner=invoice.partner):
         stored = _stored(invoice)
         if stored is not None:
@@ -195,7 +155,7 @@ def invoice_pdf_get(*, invoice: Invoice) -> bytes:
                     partner_id=invoice.partner_id, invoice=invoice, version=invoice.version, content=content
                 )
         except IntegrityError:
-            # A concurrent request stored this version first; serve its copy so every download matches.
+            # A worker or a request stored this version first: serve its copy, so every download matches.
             return _stored(invoice) or content
         InvoicePdf.objects.filter(invoice=invoice, version__lt=invoice.version).delete()
         return content
@@ -235,7 +195,6 @@ def _context(invoice: Invoice) -> dict:
         "amount_due": format_money(invoice.amount_due, currency),
         "headline": headline,
         "summary": f"{invoice.display_number} · {headline}",
-        # Lines, not |linebreaksbr: the template writes XHTML (<br/>), which that filter does not.
         "memo_lines": invoice.memo.splitlines(),
         "footer_lines": invoice.footer.splitlines(),
         "pay_url": invoice_pay_url(invoice),

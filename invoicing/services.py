@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.tasks import enqueue
 from customers.models import Customer, PaymentMethod
 from invoicing import money, signals
 from invoicing.models import (
@@ -95,6 +96,16 @@ def invoice_events_batched() -> Iterator[None]:
     finally:
         _batched_events.reset(token)
     InvoiceEvent.objects.bulk_create(events)
+
+
+def _version_new(invoice: Invoice) -> None:
+    """Every change the customer could see on the invoice makes a new version. An issued one's PDF is
+    drawn by a worker once this transaction commits (a draft's is drawn when someone asks for it)."""
+    from invoicing.tasks import store_invoice_pdf  # tasks wrap these services, so they import them
+
+    invoice.version += 1
+    if not invoice.is_draft:
+        enqueue(store_invoice_pdf, partner_id=invoice.partner_id, invoice_id=invoice.pk)
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -239,7 +250,7 @@ def invoice_update_draft(*, invoice: Invoice, data: InvoiceInput, actor: User | 
     for field in ("customer", "currency", "due_date", "memo", "footer", "payment_option", "payment_method"):
         setattr(invoice, field, getattr(data, field))
     _write_lines(invoice, data.lines)
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save()
     _event(invoice, EventKind.UPDATED, actor=actor)
     return invoice
@@ -284,7 +295,7 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
     invoice.status = InvoiceStatus.OPEN
     invoice.issue_date = today
     invoice.finalized_at = timezone.now()
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(
         update_fields=[
             "number",
@@ -309,7 +320,7 @@ def invoice_update_memo(*, invoice: Invoice, memo: str, actor: User | None) -> I
     if invoice.memo == memo:
         return invoice
     invoice.memo = memo
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=["memo", "version", "updated_at"])
     _event(invoice, EventKind.MEMO_CHANGED, actor=actor)
     return invoice
@@ -327,7 +338,7 @@ def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
     invoice.voided_at = timezone.now()
     invoice.amount_due = 0
     invoice.next_charge_at = None
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(
         update_fields=["status", "voided_at", "amount_due", "next_charge_at", "version", "updated_at"]
     )
@@ -350,7 +361,7 @@ def _write_off(invoice: Invoice, *, actor: User | None, message: str = "") -> In
     invoice.status = InvoiceStatus.UNCOLLECTIBLE
     invoice.uncollectible_at = timezone.now()
     invoice.next_charge_at = None
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=["status", "uncollectible_at", "next_charge_at", "version", "updated_at"])
     _event(invoice, EventKind.UNCOLLECTIBLE, actor=actor, message=message)
     return invoice
@@ -407,7 +418,7 @@ def invoice_apply_refund(
         invoice.status, invoice.paid_at = InvoiceStatus.OPEN, None
         fields += ["status", "paid_at"]
         _event(invoice, EventKind.UPDATED, actor=actor, message="Reopened: the refunded amount is owed again")
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=[*fields, "amount_due", "version", "updated_at"])
     return invoice
 
@@ -423,7 +434,7 @@ def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None)
         invoice.collection_failed_at = None
         fields += ["status", "paid_at", "next_charge_at", "collection_failed_at"]
         _event(invoice, EventKind.PAID, actor=actor)
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=fields)
 
 
@@ -514,7 +525,7 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
             fields.append("paid_at")
         fields.append("status")
         _event(invoice, EventKind.VOIDED if cancelled else EventKind.PAID, actor=actor)
-    invoice.version += 1
+    _version_new(invoice)
     invoice.save(update_fields=fields)
     return note
 

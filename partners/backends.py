@@ -1,8 +1,8 @@
 """Signing in: Django's ModelBackend, except that loading the signed-in user also loads their memberships.
 
-Every partner page needs both (PartnerMiddleware picks the current membership from them), so reading
-them together saves a query on every request. They are read fresh on each request, as before: a role
-change or a removal takes effect on the person's next click.
+Every partner page needs both (PartnerMiddleware picks the current membership from them); the ORM
+prefetches the memberships with their partners. They are read fresh on each request: a role change or
+a removal takes effect on the person's next click.
 """
 
 from django.contrib.auth.backends import ModelBackend

@@ -1,7 +1,6 @@
 """Reads about partners, their people and invitations. Every read a view makes is scoped to a partner."""
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django_scopes import scopes_disabled
 
@@ -9,71 +8,31 @@ from partners.models import Invitation, Membership, Partner, User
 from partners.tokens import token_hash
 
 
+def _memberships_in_active_partners() -> QuerySet[Membership]:
+    # The partner's logo bytes (up to 1 MB) are left out: pages show it from its own URL.
+    return (
+        Membership.objects.filter(partner__is_active=True)
+        .select_related("partner")
+        .defer("partner__logo")
+        .order_by("partner__name", "pk")
+    )
+
+
 def membership_list_for_user(*, user: User) -> list[Membership]:
     """All of a user's memberships, across partners: the one read that must cross tenants (switcher)."""
     with scopes_disabled():
-        return list(
-            Membership.objects.filter(user=user, partner__is_active=True)
-            .select_related("partner")
-            .order_by("partner__name")
-        )
-
-
-class _Columns:
-    """A model's columns for a hand-written SELECT, and how to turn a slice of a row back into an instance.
-
-    Used where the ORM's query building costs more than the query itself (see user_with_memberships).
-    Only for fields that need no conversion from the database (tests/partners/test_backends.py checks).
-    """
-
-    def __init__(self, model, alias: str, *, leave_out: tuple[str, ...] = ()):
-        self.model = model
-        self.fields = [f for f in model._meta.concrete_fields if f.attname not in leave_out]
-        self.names = [f.attname for f in self.fields]
-        self.sql = ", ".join(f'{alias}."{f.column}"' for f in self.fields)
-
-    def instance(self, row: tuple, start: int):
-        return self.model.from_db("default", self.names, row[start : start + len(self.fields)])
-
-
-_USER = _Columns(User, "u")
-_MEMBERSHIP = _Columns(Membership, "m")
-# The partner's logo bytes (up to 1 MB) are left out: pages show it from its own URL.
-_PARTNER = _Columns(Partner, "p", leave_out=("logo",))
-# Column lists come from the models, never from input; the user id is a parameter.
-_USER_WITH_MEMBERSHIPS_SQL = f"""
-    SELECT {_USER.sql}, {_MEMBERSHIP.sql}, {_PARTNER.sql}
-    FROM partners_user u
-    LEFT JOIN (partners_membership m JOIN partners_partner p ON p.id = m.partner_id AND p.is_active)
-        ON m.user_id = u.id
-    WHERE u.id = %s
-    ORDER BY p.name, m.id
-"""  # noqa: S608
+        return list(_memberships_in_active_partners().filter(user=user))
 
 
 def user_with_memberships(*, user_id: int) -> User | None:
-    """The user with `partner_memberships` (as membership_list_for_user), in one query.
+    """The user with `partner_memberships` (as membership_list_for_user), in two queries.
 
-    Used by partners.backends on every request, so it is written in SQL: building the same query with
-    the ORM took three times as long as running it.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_USER_WITH_MEMBERSHIPS_SQL, [user_id])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    user = _USER.instance(rows[0], 0)
-    memberships = []
-    membership_at, partner_at = len(_USER.fields), len(_USER.fields) + len(_MEMBERSHIP.fields)
-    for row in rows:
-        if row[membership_at] is None:  # the user has no membership in an active partner
-            continue
-        membership = _MEMBERSHIP.instance(row, membership_at)
-        membership.partner = _PARTNER.instance(row, partner_at)
-        membership.user = user  # one object for the request, as request.user
-        memberships.append(membership)
-    user.partner_memberships = memberships
-    return user
+    Used by partners.backends on every request. Crosses tenants as membership_list_for_user does."""
+    with scopes_disabled():
+        memberships = Prefetch(
+            "memberships", queryset=_memberships_in_active_partners(), to_attr="partner_memberships"
+        )
+        return User.objects.prefetch_related(memberships).filter(pk=user_id).first()
 
 
 def membership_choose(*, memberships: list[Membership], partner_id: int | None) -> Membership | None:

@@ -1,32 +1,28 @@
-"""config.cache: Django's Redis cache with one client per connection pool instead of one per call."""
+"""The cache: Django's own Redis backend, whose short socket timeouts keep a stalled Redis from
+hanging a request."""
 
-import threading
+import socket
+import time
 
-from django.core.cache import cache, caches
-
-from config.cache import RedisCache
-
-
-def test_the_cache_is_ours_and_reuses_its_client():
-    assert isinstance(caches["default"], RedisCache)
-    cache.set("shared-client", {"amount": 125050})
-    assert cache.get("shared-client") == {"amount": 125050}
-    assert cache._cache.get_client(write=False) is cache._cache.get_client(write=False)
-    assert cache._cache.get_client(write=True) is cache._cache.get_client(write=True)
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 
 
-def test_threads_share_the_client_safely():
-    errors = []
+def test_values_round_trip_through_redis():
+    cache.set("round-trip", {"amount": 125050})
+    assert cache.get("round-trip") == {"amount": 125050}
 
-    def work(n: int) -> None:
-        for i in range(50):
-            cache.set(f"thread-{n}-{i}", i)
-            if cache.get(f"thread-{n}-{i}") != i:
-                errors.append((n, i))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+def test_a_redis_that_accepts_but_never_answers_fails_a_read_within_the_socket_timeout():
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen()  # the kernel accepts connections; nothing ever replies
+        host, port = stalled.getsockname()
+        backend = RedisCache(f"redis://{host}:{port}/0", {"OPTIONS": settings.CACHES["default"]["OPTIONS"]})
+        started = time.monotonic()
+        with pytest.raises(redis.exceptions.TimeoutError):
+            backend.get("anything")
+    assert time.monotonic() - started < settings.REDIS_SOCKET_TIMEOUT + 1

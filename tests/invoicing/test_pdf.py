@@ -1,5 +1,6 @@
-"""Invoice PDFs: what the customer reads in them, that each version is drawn once, that rendering never
-reaches the network, and that only the invoice's own partner can download it.
+"""Invoice PDFs: what the customer reads in them, that each issued version is drawn once (by a worker when
+it is made) and then served from storage, that rendering never reaches the network, and that only the
+invoice's own partner can download it.
 
 Text and page counts come from poppler's `pdftotext` and `pdfinfo` (Debian's poppler-utils).
 """
@@ -12,17 +13,13 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-import weasyprint
 from django.urls import reverse
 from django_scopes import scope
 from PIL import Image
-from weasyprint import html as weasyprint_html
-from weasyprint.css import ComputedStyle
 
 from customers.models import Customer
 from invoicing import pdf
 from invoicing.models import Invoice, InvoicePdf
-from invoicing.pdf_styles import SharedStyles, SharingStyleFor
 from invoicing.services import (
     InvoiceInput,
     LineInput,
@@ -32,6 +29,7 @@ from invoicing.services import (
     invoice_update_memo,
     invoice_void,
 )
+from invoicing.tasks import store_invoice_pdf
 from partners.models import Role
 from partners.services import partner_set_logo
 from tests.conftest import client_for, member_of
@@ -183,110 +181,13 @@ def test_the_text_is_set_in_the_fonts_shipped_with_the_app(partner, customer, tm
     assert fonts == {"Invoice-Sans": "yes", "Invoice-Sans-Bold": "yes"}  # name: embedded
 
 
-def test_the_trimmed_user_agent_stylesheet_drops_only_pseudo_element_rules():
-    """If a WeasyPrint upgrade changes its stylesheet, this says so before the PDFs quietly change."""
-    stock = set(weasyprint_html.UA.splitlines())
-    trimmed = set(pdf.user_agent_css().splitlines())
-
-    assert {rule.split(" {")[0] for rule in stock - trimmed} == {
-        "::marker",
-        "::footnote-call",
-        "::footnote-marker",
-        "::note-call",
-        "::note-marker",
-        "::note-callback",
-    }
-    assert {rule.split(" {")[0] for rule in trimmed - stock} == {"li::marker"}
-
-
-def test_pages_are_drawn_as_with_weasyprints_full_stylesheet(partner, customer, monkeypatch, tmp_path):
-    lines = [line(), line("Onboarding\nand set-up", "1", 99_000, "0"), line("Licences", "12", 1_999, "20")]
-    invoice = make_invoice(partner, customer, lines=lines, memo="First line\nsecond line")
-    with scope(partner=partner):
-        invoice_apply_payment(invoice=invoice, amount=10_000, actor=None, message="Cheque")
-    invoice.refresh_from_db()
-
-    def pixels(content: bytes) -> bytes:
-        poppler("pdftoppm", content, tmp_path, "-r", "60", "-png", output=(str(tmp_path / "page"),))
-        return (tmp_path / "page-1.png").read_bytes()
-
-    trimmed = pixels(pdf.invoice_pdf_render(invoice=invoice))
-    monkeypatch.setattr(pdf.InvoiceHTML, "_ua_stylesheets", weasyprint.HTML._ua_stylesheets)
-    stock = pixels(pdf.invoice_pdf_render(invoice=invoice))
-
-    assert trimmed == stock
-
-
-def pixels_of(content: bytes, tmp_path) -> bytes:
-    poppler("pdftoppm", content, tmp_path, "-r", "60", "-png", output=(str(tmp_path / "page"),))
-    return (tmp_path / "page-1.png").read_bytes()
-
-
-def refuse_html5_parsing(monkeypatch):
-    def html5_parse(*args, **kwargs):
-        raise AssertionError("the invoice went through the HTML5 parser")
-
-    monkeypatch.setattr(weasyprint.tinyhtml5, "parse", html5_parse)
-
-
-def test_an_invoice_is_parsed_as_xml_and_drawn_as_the_html5_parser_would(
-    partner, customer, monkeypatch, tmp_path
-):
-    """Every element the template can write (memo, footer, logo, stamp, lines, credits) in one invoice."""
-    with scope(partner=partner):
-        partner_set_logo(partner=partner, data=png(300, 80), content_type="image/png")
-    lines = [line(), line("Onboarding\nand set-up", "1", 99_000, "0"), line("Licences", "12", 1_999, "20")]
-    invoice = make_invoice(partner, customer, lines=lines, memo="First line\r\nsecond & <third>")
-    with scope(partner=partner):
-        invoice_apply_payment(invoice=invoice, amount=10_000, actor=None, message="Cheque")
-        credit_note_create(invoice=invoice, amount=5_000, reason="Goodwill", actor=None)
-    invoice.refresh_from_db()
-
-    with monkeypatch.context() as patched:
-        refuse_html5_parsing(patched)
-        as_xml = pdf.invoice_pdf_render(invoice=invoice)
-
-    def not_xml(text):
-        raise pdf.ElementTree.ParseError("refused for the test")
-
-    monkeypatch.setattr(pdf.ElementTree, "fromstring", not_xml)
-    as_html5 = pdf.invoice_pdf_render(invoice=invoice)
-    assert pixels_of(as_xml, tmp_path) == pixels_of(as_html5, tmp_path)
-    assert "second & <third>" in text_of(as_xml, tmp_path)
-
-
-def test_text_that_is_not_valid_xml_goes_through_the_html5_parser(partner, customer, monkeypatch, tmp_path):
+def test_control_characters_pasted_into_a_memo_still_render(partner, customer, tmp_path):
     invoice = make_invoice(partner, customer, memo="Ref\x01 42, see \x08attached")
-    html5_parses = []
-    real_parse = weasyprint.tinyhtml5.parse
-
-    def counting_parse(*args, **kwargs):
-        html5_parses.append(1)
-        return real_parse(*args, **kwargs)
-
-    monkeypatch.setattr(weasyprint.tinyhtml5, "parse", counting_parse)
 
     text = text_of(pdf.invoice_pdf_render(invoice=invoice), tmp_path)
 
-    assert html5_parses == [1]
     assert "Ref" in text
     assert "attached" in text
-
-
-def test_the_xml_path_sets_up_the_document_as_weasyprint_does():
-    """InvoiceHTML sets what HTML.__init__ sets once parsed: a WeasyPrint upgrade adding to it fails here."""
-    source = '<html lang="en"><head><title>T</title></head><body><p>x</p></body></html>'
-    fetcher = pdf.LocalOnlyFetcher()
-    ours = pdf.InvoiceHTML(string=source, base_url="file:///fonts/", url_fetcher=fetcher)
-    stock = weasyprint.HTML(string=source, base_url="file:///fonts/", url_fetcher=fetcher)
-
-    assert vars(ours).keys() == vars(stock).keys()
-    for name in ("base_url", "url_fetcher", "media_type"):
-        assert getattr(ours, name) == getattr(stock, name)
-    assert ours.etree_element.tag == stock.etree_element.tag == "html"
-    assert [element.tag for element in ours.etree_element.iter()] == [
-        element.tag for element in stock.etree_element.iter()
-    ]
 
 
 def test_dates_read_like_nov_21_2026():
@@ -379,34 +280,110 @@ def test_amounts_use_the_currencys_decimals(partner, customer, tmp_path, currenc
         assert amount in text
 
 
-def test_each_version_is_rendered_once(partner, customer, monkeypatch, tmp_path):
-    invoice = make_invoice(partner, customer)
-    first = pdf.invoice_pdf_get(invoice=invoice)
+def must_not_render(**kwargs):
+    raise AssertionError("rendered again although this version is stored")
 
-    def must_not_render(**kwargs):
-        raise AssertionError("rendered again although this version is stored")
+
+def stored_versions(invoice) -> list[int]:
+    return list(
+        InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice).values_list("version", flat=True)
+    )
+
+
+def test_issuing_stores_the_pdf_and_a_download_does_not_render_it_again(
+    partner, customer, owner, monkeypatch, django_capture_on_commit_callbacks, caplog, tmp_path
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's task, run eagerly
+        invoice = make_invoice(partner, customer)
+    assert stored_versions(invoice) == [invoice.version]
+    stored = bytes(InvoicePdf.objects.with_scopes_disabled().get(invoice=invoice).content)
+    assert invoice.number in text_of(stored, tmp_path)
 
     monkeypatch.setattr(pdf, "invoice_pdf_render", must_not_render)
-    assert pdf.invoice_pdf_get(invoice=invoice) == first
-    assert InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice).count() == 1
+    response = client_for(owner).get(reverse("invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 200
+    assert response.content == stored
+    assert "not stored yet" not in caplog.text
 
 
-def test_a_new_version_renders_a_new_pdf_and_drops_the_old(partner, customer, tmp_path):
-    invoice = make_invoice(partner, customer, memo="First memo.")
-    pdf.invoice_pdf_get(invoice=invoice)
-    with scope(partner=partner):
+def test_the_emailed_invoice_attaches_the_stored_pdf(
+    partner, customer, owner, monkeypatch, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = make_invoice(partner, customer)
+    stored = bytes(InvoicePdf.objects.with_scopes_disabled().get(invoice=invoice).content)
+    monkeypatch.setattr(pdf, "invoice_pdf_render", must_not_render)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(owner).post(reverse("invoice_send", args=[invoice.pk]))
+
+    assert response.status_code == 302
+    [message] = mailoutbox
+    assert message.attachments == [(f"{invoice.number}.pdf", stored, "application/pdf")]
+
+
+def test_each_new_version_is_stored_by_the_worker_and_the_old_one_dropped(
+    partner, customer, django_capture_on_commit_callbacks, tmp_path
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = make_invoice(partner, customer, memo="First memo.")
+    with scope(partner=partner), django_capture_on_commit_callbacks(execute=True):
         invoice = invoice_update_memo(invoice=invoice, memo="Second memo, after the call.", actor=None)
+        invoice = invoice_apply_payment(invoice=invoice, amount=10_000, actor=None, message="Cheque")
 
+    assert stored_versions(invoice) == [invoice.version]
     text = text_of(pdf.invoice_pdf_get(invoice=invoice), tmp_path)
-
     assert "Second memo, after the call." in text
     assert "First memo." not in text
-    stored = InvoicePdf.objects.with_scopes_disabled().filter(invoice=invoice)
-    assert list(stored.values_list("version", flat=True)) == [invoice.version]
+    assert "$100.00" in text  # the payment
+
+
+def test_drafts_are_not_stored(partner, customer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = make_invoice(partner, customer, finalize=False)
+        with scope(partner=partner):
+            invoice_update_memo(invoice=draft, memo="Still a draft", actor=None)
+
+    assert pdf.invoice_pdf_get(invoice=draft).startswith(b"%PDF-")
+    assert stored_versions(draft) == []
+
+
+def test_the_worker_task_is_safe_to_run_twice(partner, customer, monkeypatch):
+    invoice = make_invoice(partner, customer)  # its on-commit task never ran (the test's transaction)
+    assert store_invoice_pdf(partner_id=partner.pk, invoice_id=invoice.pk) == "stored"
+    monkeypatch.setattr(pdf, "invoice_pdf_render", must_not_render)
+
+    assert store_invoice_pdf(partner_id=partner.pk, invoice_id=invoice.pk) == "stored"
+    assert stored_versions(invoice) == [invoice.version]
+
+
+def test_the_worker_task_draws_nothing_for_another_partners_invoice(partner, customer, other_partner):
+    invoice = make_invoice(partner, customer)
+
+    assert store_invoice_pdf(partner_id=other_partner.pk, invoice_id=invoice.pk) == "skipped"
+    assert store_invoice_pdf(partner_id=partner.pk, invoice_id="1; DROP") == "rejected"
+    assert stored_versions(invoice) == []
+
+
+def test_a_version_not_stored_yet_is_rendered_on_download_logged_and_kept(
+    partner, customer, monkeypatch, caplog
+):
+    """The worker has not run yet (or the broker was down when the invoice was issued)."""
+    invoice = make_invoice(partner, customer)  # its on-commit task never ran (the test's transaction)
+
+    first = pdf.invoice_pdf_get(invoice=invoice)
+
+    assert f"PDF of invoice {invoice.pk} version {invoice.version} was not stored yet" in caplog.text
+    assert stored_versions(invoice) == [invoice.version]
+    monkeypatch.setattr(pdf, "invoice_pdf_render", must_not_render)
+    assert pdf.invoice_pdf_get(invoice=invoice) == first
 
 
 def test_a_version_stored_meanwhile_by_another_request_is_served(partner, customer, monkeypatch):
-    """Two first downloads at once: the loser of the unique constraint serves the winner's copy."""
+    """Two first downloads at once (or a download and the worker): the loser of the unique constraint
+    serves the winner's copy."""
     invoice = make_invoice(partner, customer)
     winner = b"%PDF-1.7 stored by the other request"
     real_render = pdf.invoice_pdf_render
@@ -564,133 +541,3 @@ def test_a_very_light_brand_colour_keeps_headings_readable():
     assert pdf.brand_colours("#ffee00")["ink"] == "#1b1f24"
     assert pdf.brand_colours("#1f4e8c") == {"accent": "#1f4e8c", "ink": "#1f4e8c"}
     assert pdf.brand_colours("red; } body { display: none")["accent"] == pdf.DEFAULT_BRAND_COLOUR
-
-
-def every_page_in_pixels(content: bytes, tmp_path) -> list[bytes]:
-    folder = tmp_path / f"pages-{len(list(tmp_path.iterdir()))}"
-    folder.mkdir()
-    poppler("pdftoppm", content, tmp_path, "-r", "60", "-png", output=(str(folder / "page"),))
-    return [page.read_bytes() for page in sorted(folder.iterdir())]
-
-
-@pytest.fixture
-def invoices_of_every_kind(partner, customer, other_partner):
-    """Every element and state the template draws, across two partners' colours (one very light)."""
-    other_partner.brand_colour = "#ffee00"
-    other_partner.save(update_fields=["brand_colour"])
-    with scope(partner=other_partner):
-        partner_set_logo(partner=other_partner, data=png(300, 80), content_type="image/png")
-        other_customer = Customer.objects.create(
-            partner=other_partner, name="Grace Hopper", email="g@navy.example"
-        )
-    mixed = [line(), line("Onboarding\nand set-up", "1", 99_000, "0"), line("Licences", "12", 1_999, "20")]
-    many = [line(f"Service item {n}: monthly support retainer", "1", 9_900 + n) for n in range(60)]
-    kinds = {
-        "open": make_invoice(partner, customer, memo="Net 30\nThank you"),
-        "draft": make_invoice(partner, customer, finalize=False),
-        "paid": make_invoice(partner, customer),
-        "void": make_invoice(partner, customer),
-        "pages": make_invoice(partner, customer, lines=many),
-        "branded": make_invoice(other_partner, other_customer, lines=mixed, memo="Quarterly & <annual>"),
-    }
-    with scope(partner=partner):
-        invoice_apply_payment(invoice=kinds["paid"], amount=kinds["paid"].total, actor=None, message="Cash")
-        invoice_void(invoice=kinds["void"], actor=None)
-    with scope(partner=other_partner):
-        invoice_apply_payment(invoice=kinds["branded"], amount=10_000, actor=None, message="Cheque")
-        credit_note_create(invoice=kinds["branded"], amount=5_000, reason="Goodwill", actor=None)
-    return {
-        kind: Invoice.objects.with_scopes_disabled().select_related("partner", "customer").get(pk=invoice.pk)
-        for kind, invoice in kinds.items()
-    }
-
-
-def test_styles_carried_between_renders_draw_the_same_pages(invoices_of_every_kind, monkeypatch, tmp_path):
-    """Each kind drawn after all the others, so it starts from styles another invoice's render left."""
-    shared = SharedStyles()
-    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
-    kinds = list(invoices_of_every_kind)
-    for kind in kinds:
-        pdf.invoice_pdf_render(invoice=invoices_of_every_kind[kind])
-    reused_before = shared.reused
-    carried = {kind: pdf.invoice_pdf_render(invoice=invoices_of_every_kind[kind]) for kind in reversed(kinds)}
-
-    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", None)
-    for kind, content in carried.items():
-        fresh = pdf.invoice_pdf_render(invoice=invoices_of_every_kind[kind])
-        assert every_page_in_pixels(content, tmp_path) == every_page_in_pixels(fresh, tmp_path), kind
-    assert shared.reused - reused_before >= 40 * len(kinds)
-
-
-def count_style_computations(monkeypatch) -> list[str]:
-    computed = []
-    compute = ComputedStyle.__missing__
-
-    def counting(style, key):
-        computed.append(key)
-        return compute(style, key)
-
-    monkeypatch.setattr(ComputedStyle, "__missing__", counting)
-    return computed
-
-
-def test_a_second_render_computes_a_fraction_of_the_styles(partner, customer, monkeypatch):
-    invoice = make_invoice(partner, customer)
-    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", SharedStyles())
-    computed = count_style_computations(monkeypatch)
-
-    pdf.invoice_pdf_render(invoice=invoice)
-    first = len(computed)
-    computed.clear()
-    pdf.invoice_pdf_render(invoice=invoice)
-
-    assert first > 3_000  # WeasyPrint computes each style property by property
-    assert len(computed) < first / 3
-
-
-def test_a_partners_colours_leave_the_other_styles_shared(partner, customer, other_partner, monkeypatch):
-    """The brand colours sit on a few leaf elements, so another partner's invoice reuses the rest."""
-    other_partner.brand_colour = "#ffee00"
-    other_partner.save(update_fields=["brand_colour"])
-    with scope(partner=other_partner):
-        other_customer = Customer.objects.create(
-            partner=other_partner, name="Grace Hopper", email="g@navy.example"
-        )
-    shared = SharedStyles()
-    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
-    pdf.invoice_pdf_render(invoice=make_invoice(partner, customer))
-    keys_of_one_partner = len(shared._keys)
-
-    reused_before = shared.reused
-    pdf.invoice_pdf_render(invoice=make_invoice(other_partner, other_customer))
-
-    assert shared.reused - reused_before >= 0.7 * keys_of_one_partner
-    assert len(shared._keys) - keys_of_one_partner <= 0.3 * keys_of_one_partner
-
-
-def test_the_registry_forgets_everything_when_full(invoices_of_every_kind, monkeypatch, tmp_path):
-    shared = SharedStyles(max_keys=20)
-    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", shared)
-    branded = invoices_of_every_kind["branded"]
-    pdf.invoice_pdf_render(invoice=invoices_of_every_kind["open"])
-    pdf.invoice_pdf_render(invoice=branded)
-    carried = pdf.invoice_pdf_render(invoice=branded)
-
-    assert len(shared._keys) <= 20
-    monkeypatch.setattr(pdf.InvoiceHTML, "shared_styles", None)
-    assert every_page_in_pixels(carried, tmp_path) == every_page_in_pixels(
-        pdf.invoice_pdf_render(invoice=branded), tmp_path
-    )
-
-
-def test_other_weasyprint_documents_are_drawn_without_shared_styles(monkeypatch):
-    computed = count_style_computations(monkeypatch)
-    source = (
-        "<html><body><table style='margin-left: auto; width: 50%'><tr><td>1</td></tr></table></body></html>"
-    )
-
-    for _ in range(2):
-        computed.clear()
-        weasyprint.HTML(string=source).render()
-        assert len(computed) > 300
-    assert weasyprint.css.StyleFor is SharingStyleFor  # installed; acts only for InvoiceHTML

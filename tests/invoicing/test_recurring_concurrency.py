@@ -47,7 +47,7 @@ def seed() -> int:
 @pytest.mark.django_db(transaction=True, databases=["default", "sandbox"])
 def test_three_processes_issue_exactly_one_invoice_per_period():
     due = seed()
-    env = child_env(connection.settings_dict, settings_module="config.settings.test")
+    env = child_env(connection.settings_dict, settings_module="tests.child_settings")
     runners = [
         subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "issue_recurring"],

@@ -16,7 +16,7 @@ KILLS = 3
 @pytest.mark.django_db(transaction=True, databases=["default", "sandbox"])
 def test_due_date_runners_charge_each_invoice_exactly_once_despite_kills_and_crashes():
     seeded = seed_due_invoices(count=INVOICES)
-    env = child_env(connection.settings_dict, settings_module="config.settings.test")
+    env = child_env(connection.settings_dict, settings_module="tests.child_settings")
 
     run = run_chaos(env=env, seeded=seeded, runners=RUNNERS, kills=KILLS, crash_rate=0.01, latency_ms=2)
 
