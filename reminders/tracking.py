@@ -60,9 +60,22 @@ def is_hard_bounce(event: AnymailTrackingEvent) -> bool:
     return esp_event.get("Type") not in SOFT_BOUNCE_TYPES
 
 
+class TrackingEventNotApplied(Exception):
+    """Applying a well-formed event failed on our side. Its own type, so that the webhook, which answers
+    400 to payloads that raise ValueError and the like while parsing, answers this one 500 and the
+    provider sends the event again."""
+
+
 def tracking_received(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
     """Receiver of anymail.signals.tracking. An event for a message we never sent is logged and
     dropped (the ESP account may be shared); a duplicate post of the same event changes nothing."""
+    try:
+        _receive(event, esp_name)
+    except Exception as error:
+        raise TrackingEventNotApplied(f"{esp_name} {event.event_type} event {event.message_id!r}") from error
+
+
+def _receive(event: AnymailTrackingEvent, esp_name: str) -> None:
     email = _find(event)
     if email is None:
         logger.warning(

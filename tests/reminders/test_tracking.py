@@ -37,6 +37,7 @@ WEBHOOK_AUTH = "postmark-hook:webhook-secret-2026"
 def postmark():
     """Anymail's real Postmark backend and webhook, with a webhook secret (HTTP basic auth)."""
     return override_settings(
+        EMAIL_ESP="postmark",
         EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
         ANYMAIL={"POSTMARK_SERVER_TOKEN": "server-token", "WEBHOOK_SECRET": WEBHOOK_AUTH},
     )
