@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from config.params import parse_id
 from invoicing.models import EventKind
 from invoicing.services import invoice_event
 from partners.models import Partner
@@ -39,14 +38,12 @@ TIMELINE_TEXT = {
 
 
 def _find(event: AnymailTrackingEvent) -> OutboundEmail | None:
-    with scopes_disabled():
-        email_id = (event.metadata or {}).get("email_id", "")
-        found = None
-        if event.message_id:
-            found = OutboundEmail.objects.filter(esp_message_id=str(event.message_id)).first()
-        if found is None and (pk := parse_id(email_id)) is not None:
-            found = OutboundEmail.objects.filter(pk=pk).first()
-        return found
+    """The email the event is about, by the id the provider gave the message when it accepted it: never
+    by anything else in the payload (its metadata holds our sequential email id, which anyone can guess)."""
+    if not event.message_id:
+        return None
+    with scopes_disabled():  # the message id is the provider's, unique across partners
+        return OutboundEmail.objects.filter(esp_message_id=str(event.message_id)).first()
 
 
 def is_hard_bounce(event: AnymailTrackingEvent) -> bool:
