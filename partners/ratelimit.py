@@ -1,6 +1,7 @@
 """Fixed-window rate limits kept in the shared cache (Redis), so every web process counts together."""
 
 import hashlib
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -53,10 +54,32 @@ def rate_limit_reset(*, scope: str, keys: list[str]) -> None:
 
 
 def client_ip(request) -> str:
-    # Only a deployment behind a proxy it controls may trust X-Forwarded-For (USE_X_FORWARDED_FOR=true);
-    # otherwise any client could claim a fresh address per attempt.
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    """The address every per-address limit counts against.
+
+    Behind proxies (USE_X_FORWARDED_FOR=true), each of the TRUSTED_PROXY_COUNT proxies in front of the
+    app appends the address it was reached from to X-Forwarded-For, so the client's address is the entry
+    that many from the right; whatever stands to its left the client wrote itself and is ignored. Without
+    proxies only the socket's address counts, or any client could claim a fresh address per attempt, and
+    for the same reason an IPv6 address counts by its /64, the block one subscriber is given.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT if settings.USE_X_FORWARDED_FOR else 0
+    if proxies > 0:
+        forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [entry for entry in forwarded if entry]
         if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "unknown")
+            # Fewer entries than proxies: the request skipped the outer ones; the first is still a proxy's.
+            address = forwarded[-min(proxies, len(forwarded))]
+    return _address_block(address) or "unknown"
+
+
+def _address_block(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]  # a proxy's odd entry ("unknown", host:port): still one key per value
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))

@@ -159,7 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+# Behind proxies you control, the client's address is read from X-Forwarded-For: the entry that
+# TRUSTED_PROXY_COUNT from the right (each proxy appends one), never one the client wrote (client_ip).
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 SIGN_IN_RATE_LIMIT = env("SIGN_IN_RATE_LIMIT", default="10/900")  # attempts / seconds, per email and per IP
 # Requests for a fresh pay link (a dead link or the lookup form), per client address and per link.
 PAY_LINK_REQUEST_RATE_LIMIT = env("PAY_LINK_REQUEST_RATE_LIMIT", default="5/900")
