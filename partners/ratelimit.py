@@ -21,28 +21,50 @@ def _cache_key(scope: str, key: str) -> str:
     return f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
-def rate_limit_exceeded(*, scope: str, keys: list[str], rate: str) -> bool:
-    limit, _ = parse_rate(rate)
+def rate_limit_allows(*, scope: str, keys: list[str], rate: str) -> bool:
+    """Count this attempt against every key, then say whether each is still within the limit.
+
+    Counting comes first and is one atomic step per key (Redis INCR, through Django's cache API), so
+    there is no moment between checking and counting: 40 concurrent attempts against a limit of 10
+    let exactly 10 through. An attempt that turns out fine may be taken back (`rate_limit_forgive`).
+    """
+    limit, seconds = parse_rate(rate)
     try:
-        counts = cache.get_many([_cache_key(scope, key) for key in keys])
+        counts = [_count(_cache_key(scope, key), seconds) for key in keys]
     except Exception:
         # A rate limiter that is down must not lock everyone out; it is logged so operators see it.
         logger.warning("Rate limit store unavailable; allowing %s", scope, exc_info=True)
-        return False
-    return any(count >= limit for count in counts.values())
+        return True
+    return all(count <= limit for count in counts)
 
 
-def rate_limit_hit(*, scope: str, keys: list[str], rate: str) -> None:
-    _, seconds = parse_rate(rate)
+def _count(cache_key: str, seconds: int) -> int:
+    for _ in range(2):
+        cache.add(cache_key, 0, timeout=seconds)  # opens the window; does nothing while one is open
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:
+            continue  # the window closed between the two calls: open the next one
+        if count == 1:
+            # The first attempt of a window. Should the key have expired just before INCR, Redis made a
+            # new one without an expiry: give it one, or this count would never end.
+            cache.touch(cache_key, seconds)
+        return count
+    raise RuntimeError(f"Rate limit window {cache_key} keeps closing")
+
+
+def rate_limit_forgive(*, scope: str, keys: list[str]) -> None:
+    """Take back one counted attempt that turned out fine (the right password), so that only failures
+    use up the limit; a window that has closed meanwhile has nothing to take back."""
     for key in keys:
         cache_key = _cache_key(scope, key)
         try:
-            if not cache.add(cache_key, 1, timeout=seconds):
-                cache.incr(cache_key)
+            if cache.decr(cache_key) <= 0:
+                cache.delete(cache_key)  # also a key DECR made anew had its window just closed
         except ValueError:
-            cache.set(cache_key, 1, timeout=seconds)  # expired between add and incr
+            pass
         except Exception:
-            logger.warning("Rate limit store unavailable; not counting %s", scope, exc_info=True)
+            logger.warning("Rate limit store unavailable; could not forgive %s", scope, exc_info=True)
             return
 
 

@@ -27,7 +27,7 @@ from customers.selectors import customer_payment_methods
 from customers.services import customer_update
 from invoicing import money
 from invoicing.pdf import invoice_pdf_get
-from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
+from partners.ratelimit import client_ip, rate_limit_allows
 from payments import services as payment_services
 from payments.forms import METHOD_FORMS, SENSITIVE_FIELDS
 from payments.models import AttemptStatus, new_idempotency_key
@@ -101,11 +101,7 @@ def _render(request, template, partner, customer, status=200, **context):
 
 def _rate_limited(request, partner, email: str) -> bool:
     keys = [f"ip:{client_ip(request)}", f"email:{partner.pk}:{email.lower()}"]
-    rate = settings.PORTAL_SIGN_IN_RATE_LIMIT
-    if rate_limit_exceeded(scope=RATE_SCOPE, keys=keys, rate=rate):
-        return True
-    rate_limit_hit(scope=RATE_SCOPE, keys=keys, rate=rate)
-    return False
+    return not rate_limit_allows(scope=RATE_SCOPE, keys=keys, rate=settings.PORTAL_SIGN_IN_RATE_LIMIT)
 
 
 @require_http_methods(["GET", "POST"])
