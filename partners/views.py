@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
 from invoicing import activity, reports
@@ -188,6 +188,7 @@ def partner_switch(request):
     return redirect("dashboard")
 
 
+@never_cache  # reached by the emailed secret link, and signs a new person in
 def invitation_accept(request, token: str):
     """The emailed link. Signed-in users join at once; new people choose a name and password."""
     invitation = selectors.invitation_get_by_token(token=token)

@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
 from django.views.decorators.debug import sensitive_post_parameters
@@ -37,10 +38,11 @@ HEX = re.compile(r"^[0-9a-fA-F]{6}$")
 
 
 def private_response(response: HttpResponse) -> HttpResponse:
-    """Pages reached by a secret URL: never cached by proxies, never indexed, and the URL never sent as a
-    referrer to another site. (Not "no-referrer": browsers then send `Origin: null` on the page's own
-    form posts, which Django's CSRF check rightly refuses.)"""
-    response["Cache-Control"] = "private, no-store"
+    """Pages reached by a secret URL: never stored by a browser or a proxy (Django's never_cache headers,
+    as on every page that shows a secret), never indexed, and the URL never sent as a referrer to another
+    site. (Not "no-referrer": browsers then send `Origin: null` on the page's own form posts, which
+    Django's CSRF check rightly refuses.)"""
+    add_never_cache_headers(response)
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
