@@ -93,7 +93,7 @@ def test_public_pay_and_portal_pages_have_the_policy_and_nothing_inline(
         reverse("pay_page", kwargs={"token": token}),
         reverse("pay_page", kwargs={"token": token}) + "?kind=bank_account",
         reverse("pay_confirm", kwargs={"token": token}),
-        reverse("portal_sign_in", kwargs={"partner_id": partner.pk}),
+        reverse("portal_sign_in", kwargs={"partner_slug": partner.slug}),
     ]
     assert len(html_pages(client, public)) == len(public)
     dead = client.get(reverse("pay_page", kwargs={"token": "x" * 43}))
@@ -101,12 +101,14 @@ def test_public_pay_and_portal_pages_have_the_policy_and_nothing_inline(
     assert_strict(dead, "dead pay link")
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("portal_sign_in", kwargs={"partner_id": partner.pk}), {"email": customer.email})
+        client.post(
+            reverse("portal_sign_in", kwargs={"partner_slug": partner.slug}), {"email": customer.email}
+        )
     link = re.search(r"https?://[^/\s]+(/pay/\S+/)", mail.outbox[0].body).group(1)
     assert_strict(client.get(link), "sign-in link")
     client.post(link)
     portal = [
-        reverse(name, kwargs={"partner_id": partner.pk})
+        reverse(name, kwargs={"partner_slug": partner.slug})
         for name in ("portal_invoices", "portal_methods", "portal_details")
     ]
     assert len(html_pages(client, [*portal, portal[1] + "?kind=bank_account"])) == 4
@@ -132,7 +134,7 @@ def test_a_client_presenting_dead_tokens_is_limited_but_good_links_still_work(pa
     good = reverse("pay_page", kwargs={"token": invoice.fresh_pay_url.rstrip("/").rsplit("/", 1)[-1]})
     client = Client()
     dead = [reverse("pay_page", kwargs={"token": f"{n}" * 43}) for n in range(3)]
-    sign_in_link = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": "z" * 43})
+    sign_in_link = reverse("portal_sign_in_link", kwargs={"partner_slug": partner.slug, "token": "z" * 43})
     assert [client.get(url).status_code for url in dead] == [404, 404, 404]
     assert client.get(reverse("pay_page", kwargs={"token": "9" * 43})).status_code == 429
     assert client.post(sign_in_link).status_code == 429
@@ -150,7 +152,7 @@ def assert_never_stored(response, url: str) -> None:
 def test_every_url_that_carries_a_token_is_never_stored(partner):
     """Walks the URLconf, so a new URL taking a token (pay, sign-in and invitation links, password
     resets) is covered without being listed here. Made-up tokens draw the dead-link pages."""
-    values = {"token": "x" * 43, "uidb64": "MQ", "partner_id": partner.pk}
+    values = {"token": "x" * 43, "uidb64": "MQ", "partner_slug": partner.slug}
     routes = [
         (pattern.name, ROUTE_ARGUMENT.findall(route)) for pattern, route in walk(get_resolver().url_patterns)
     ]
@@ -186,11 +188,15 @@ def test_pages_showing_a_live_secret_are_never_stored(partner, owner, django_cap
         url = reverse(name, kwargs={"token": token})
         assert client.get(url).status_code == 200
         assert_never_stored(client.get(url), url)
-    for url in (reverse("pay_lookup"), reverse("portal_sign_in", kwargs={"partner_id": partner.pk})):
+    for url in (reverse("pay_lookup"), reverse("portal_sign_in", kwargs={"partner_slug": partner.slug})):
         assert_never_stored(client.get(url), url)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("portal_sign_in", kwargs={"partner_id": partner.pk}), {"email": customer.email})
+        client.post(
+            reverse("portal_sign_in", kwargs={"partner_slug": partner.slug}), {"email": customer.email}
+        )
     link = re.search(r"https?://[^/\s]+(/pay/\S+/)", mail.outbox[-1].body).group(1)
     assert_never_stored(client.get(link), "sign-in link")
     client.post(link)
-    assert_never_stored(client.get(reverse("portal_invoices", kwargs={"partner_id": partner.pk})), "portal")
+    assert_never_stored(
+        client.get(reverse("portal_invoices", kwargs={"partner_slug": partner.slug})), "portal"
+    )

@@ -170,7 +170,7 @@ PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="5/3600")
 PAY_LINK_REQUEST_RATE_LIMIT = env("PAY_LINK_REQUEST_RATE_LIMIT", default="5/900")
 # New cards and bank accounts tried on a pay page, per pay link and per client address (card testing).
 PAY_NEW_METHOD_RATE_LIMIT = env("PAY_NEW_METHOD_RATE_LIMIT", default="5/3600")
-# The customer account portal (/pay/<partner id>/account/): magic sign-in links asked for per email and
+# The customer account portal (/pay/<partner slug>/account/): magic sign-in links asked for per email and
 # per client address, how long a link works, and how long a signed-in customer stays signed in.
 PORTAL_SIGN_IN_RATE_LIMIT = env("PORTAL_SIGN_IN_RATE_LIMIT", default="5/900")
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=15)

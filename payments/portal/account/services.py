@@ -53,7 +53,7 @@ def portal_sign_in_email(*, partner: Partner, email: str) -> bool:
             token_hash=token_hash(token),
             expires_at=timezone.now() + datetime.timedelta(minutes=minutes),
         )
-        path = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": token})
+        path = reverse("portal_sign_in_link", kwargs={"partner_slug": partner.slug, "token": token})
         email_send(
             to=[customer.email],
             subject=f"Sign in to your account at {partner.name}",
