@@ -5,10 +5,12 @@ from config import health
 from dashboard.views.home import dashboard
 from dashboard.views.reports import activity_log
 from invoicing.views.settings import invoicing_settings
+from partners.forms import AdminSignInForm
 from payments.views import gateway_webhook
 
 admin.site.site_header = "Invoicing platform admin"
 admin.site.site_title = "Platform admin"
+admin.site.login_form = AdminSignInForm  # the app's sign-in limit, on the admin's sign-in page too
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

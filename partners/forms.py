@@ -1,11 +1,12 @@
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from partners.models import Partner, Role, User
-from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit, rate_limit_reset
+from partners.ratelimit import client_ip, rate_limit_allows, rate_limit_forgive, rate_limit_reset
 from partners.services import logo_validate
 
 SIGN_IN_SCOPE = "sign-in"
@@ -28,9 +29,28 @@ class CountryCodeField(forms.CharField):
         return country
 
 
-class SignInForm(AuthenticationForm):
-    """Email + password, limited per address and per client IP so guessing is slow from anywhere."""
+class SignInLimitMixin:
+    """Sign-in attempts limited per address and per email, so guessing is slow from anywhere. Every
+    attempt counts before the password is checked; a right one forgets that email's failures and is
+    taken back from the address, so an office behind one address is not locked out by its own team.
+    Shared by the app's sign-in and the admin's: one limit, whichever page is guessed at."""
 
+    rate_limited = "Too many sign-in attempts. Wait 15 minutes, or reset your password."
+
+    def clean(self):
+        email = (self.data.get("username") or "").strip().lower()
+        address = [f"ip:{client_ip(self.request)}"] if self.request else []
+        keys = [*address, f"email:{email}"]
+        if not rate_limit_allows(scope=SIGN_IN_SCOPE, keys=keys, rate=settings.SIGN_IN_RATE_LIMIT):
+            raise ValidationError(self.rate_limited, code="rate_limited")
+        cleaned = super().clean()  # a wrong password raises here: the attempt stays counted
+        if self.get_user() is not None:
+            rate_limit_reset(scope=SIGN_IN_SCOPE, keys=[f"email:{email}"])
+            rate_limit_forgive(scope=SIGN_IN_SCOPE, keys=address)
+        return cleaned
+
+
+class SignInForm(SignInLimitMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
     )
@@ -38,24 +58,11 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         "invalid_login": "That email and password don't match an account. Check both and try again.",
         "inactive": "This account is disabled. Ask your business's owner or the platform admin.",
-        "rate_limited": "Too many sign-in attempts. Wait 15 minutes, or reset your password.",
     }
 
-    def _limit_keys(self) -> list[str]:
-        email = (self.data.get("username") or "").strip().lower()
-        return [f"ip:{client_ip(self.request)}", f"email:{email}"] if self.request else [f"email:{email}"]
 
-    def clean(self):
-        keys = self._limit_keys()
-        if rate_limit_exceeded(scope=SIGN_IN_SCOPE, keys=keys, rate=settings.SIGN_IN_RATE_LIMIT):
-            raise ValidationError(self.error_messages["rate_limited"], code="rate_limited")
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            rate_limit_hit(scope=SIGN_IN_SCOPE, keys=keys, rate=settings.SIGN_IN_RATE_LIMIT)
-            raise
-        rate_limit_reset(scope=SIGN_IN_SCOPE, keys=keys[1:])
-        return cleaned
+class AdminSignInForm(SignInLimitMixin, AdminAuthenticationForm):
+    """The admin's own sign-in form (AdminSite.login_form) under the same limit."""
 
 
 class PartnerDetailsForm(forms.ModelForm):

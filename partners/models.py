@@ -5,6 +5,7 @@ so a query outside `django_scopes.scope(partner=...)` raises instead of leaking 
 """
 
 import datetime
+import secrets
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -103,10 +104,17 @@ class User(AbstractUser):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+def new_partner_slug() -> str:
+    return secrets.token_urlsafe(12)  # 96 random bits, 16 URL-safe characters
+
+
 class Partner(models.Model):
     """The tenant: a business that invoices its own customers."""
 
     name = models.CharField("business name", max_length=200)
+    # How public URLs (the customer portal, /pay/<slug>/account/) name the partner: never its id, which
+    # is sequential, so walking ids would list every business on the platform by name.
+    slug = models.SlugField(max_length=32, unique=True, default=new_partner_slug, editable=False)
     legal_name = models.CharField(max_length=200, blank=True)
     email = models.EmailField("contact email", blank=True)
     phone = models.CharField(max_length=40, blank=True)

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from partners import signals
 from partners.models import AuditEvent, AuditKind, Invitation, Membership, Partner, Role, User
@@ -75,16 +75,13 @@ def partner_create(*, name: str, owner: User, **details) -> Partner:
 
 
 def logo_validate(upload: UploadedFile) -> tuple[bytes, str]:
-    """Return the logo's bytes and content type, or raise ValidationError in words a partner understands.
+    """Return the logo's bytes, re-encoded (`logo_reencode`), and content type, or raise ValidationError
+    in words a partner understands.
 
     The type is decided by decoding the image, never by the file name or the browser's claim.
     """
     if upload.size > settings.LOGO_MAX_BYTES:
-        raise ValidationError(
-            f"The logo is {upload.size / 1_048_576:.1f} MB; the largest allowed is "
-            f"{settings.LOGO_MAX_BYTES // 1_048_576} MB.",
-            code="too_large",
-        )
+        raise _logo_too_large(f"The logo is {upload.size / 1_048_576:.1f} MB")
     data = upload.read()
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -97,7 +94,34 @@ def logo_validate(upload: UploadedFile) -> tuple[bytes, str]:
         raise ValidationError("Upload the logo as a PNG, JPEG or WebP image.", code="invalid_type")
     if width * height > LOGO_MAX_PIXELS:
         raise ValidationError("The logo is too large in pixels; use one under 4000 by 4000.", code="too_big")
-    return data, LOGO_FORMATS[image_format]
+    return logo_reencode(data)
+
+
+def _logo_too_large(what: str) -> ValidationError:
+    limit = settings.LOGO_MAX_BYTES // 1_048_576
+    return ValidationError(f"{what}; the largest allowed is {limit} MB.", code="too_large")
+
+
+def logo_reencode(data: bytes) -> tuple[bytes, str]:
+    """The logo drawn again from its pixels alone, because it is served publicly: a photo's EXIF
+    (camera, GPS position, time), text chunks, colour profiles and anything appended after the image
+    stay behind. A JPEG stays a JPEG; a PNG stays a PNG (palette and transparency kept); a WebP becomes
+    a PNG when it has transparency, a JPEG when it has none."""
+    with Image.open(io.BytesIO(data)) as image:
+        source_format = image.format
+        upright = ImageOps.exif_transpose(image)  # a photo's orientation lives in its EXIF: apply it now
+    transparent = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    as_png = source_format == "PNG" or (source_format == "WEBP" and transparent)
+    if not as_png and upright.mode not in ("L", "RGB"):
+        upright = upright.convert("RGB")
+    # Only how a palette or grey PNG marks its see-through colour survives; the rest is metadata.
+    upright.info = {key: upright.info[key] for key in ("transparency",) if as_png and key in upright.info}
+    buffer = io.BytesIO()
+    upright.save(buffer, "PNG" if as_png else "JPEG", **({"optimize": True} if as_png else {"quality": 92}))
+    encoded = buffer.getvalue()
+    if len(encoded) > settings.LOGO_MAX_BYTES:
+        raise _logo_too_large(f"Converted for the web, this logo is {len(encoded) / 1_048_576:.1f} MB")
+    return encoded, "image/png" if as_png else "image/jpeg"
 
 
 def partner_set_logo(*, partner: Partner, data: bytes | None, content_type: str = "") -> None:

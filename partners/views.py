@@ -1,5 +1,6 @@
 import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
 from partners import selectors, services
@@ -16,12 +17,29 @@ from partners.forms import AcceptInvitationForm, InvitationForm, PartnerDetailsF
 from partners.middleware import SESSION_PARTNER_KEY
 from partners.models import AuditKind, Role
 from partners.permissions import partner_view
+from partners.ratelimit import client_ip, rate_limit_allows
 
 
 class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, limited per address and per email: each request that passes sends someone an email."""
+
+    html_email_template_name = "registration/password_reset_email_html.html"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        keys = [f"ip:{client_ip(self.request)}", f"email:{form.cleaned_data['email'].strip().lower()}"]
+        if not rate_limit_allows(scope="password-reset", keys=keys, rate=settings.PASSWORD_RESET_RATE_LIMIT):
+            form.add_error(
+                None, "Too many reset requests. Wait an hour, and look for the first email in spam."
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 @partner_view(write_role=Role.ADMIN)
@@ -146,6 +164,7 @@ def partner_switch(request):
     return redirect("dashboard")
 
 
+@never_cache  # reached by the emailed secret link, and signs a new person in
 def invitation_accept(request, token: str):
     """The emailed link. Signed-in users join at once; new people choose a name and password."""
     invitation = selectors.invitation_get_by_token(token=token)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 from partners.signals import invitation_created
 from payments.signals import (
@@ -18,9 +19,11 @@ class RemindersConfig(AppConfig):
         from anymail.signals import tracking
 
         from reminders import receivers  # imports models: only once the app registry is ready
+        from reminders.checks import webhook_secret_check
         from reminders.tracking import tracking_received
 
         tracking.connect(tracking_received, dispatch_uid="reminders.tracking")
+        checks.register(webhook_secret_check, checks.Tags.security, deploy=True)
         collection_started.connect(receivers.plan_invoice_emails, dispatch_uid="reminders.invoice")
         payments_received.connect(receivers.plan_receipts, dispatch_uid="reminders.receipts")
         charge_failed.connect(receivers.plan_charge_failed, dispatch_uid="reminders.charge_failed")

@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from core.params import parse_id
 from invoicing.models import EventKind
 from invoicing.services import invoice_event
 from partners.models import Partner
@@ -39,14 +38,12 @@ TIMELINE_TEXT = {
 
 
 def _find(event: AnymailTrackingEvent) -> OutboundEmail | None:
-    with scopes_disabled():  # an ESP's webhook: its message id finds the partner
-        email_id = (event.metadata or {}).get("email_id", "")
-        found = None
-        if event.message_id:
-            found = OutboundEmail.objects.filter(esp_message_id=str(event.message_id)).first()
-        if found is None and (pk := parse_id(email_id)) is not None:
-            found = OutboundEmail.objects.filter(pk=pk).first()
-        return found
+    """The email the event is about, by the id the provider gave the message when it accepted it: never
+    by anything else in the payload (its metadata holds our sequential email id, which anyone can guess)."""
+    if not event.message_id:
+        return None
+    with scopes_disabled():  # the message id is the provider's, unique across partners
+        return OutboundEmail.objects.filter(esp_message_id=str(event.message_id)).first()
 
 
 def is_hard_bounce(event: AnymailTrackingEvent) -> bool:
@@ -60,9 +57,22 @@ def is_hard_bounce(event: AnymailTrackingEvent) -> bool:
     return esp_event.get("Type") not in SOFT_BOUNCE_TYPES
 
 
+class TrackingEventNotApplied(Exception):
+    """Applying a well-formed event failed on our side. Its own type, so that the webhook, which answers
+    400 to payloads that raise ValueError and the like while parsing, answers this one 500 and the
+    provider sends the event again."""
+
+
 def tracking_received(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
     """Receiver of anymail.signals.tracking. An event for a message we never sent is logged and
     dropped (the ESP account may be shared); a duplicate post of the same event changes nothing."""
+    try:
+        _receive(event, esp_name)
+    except Exception as error:
+        raise TrackingEventNotApplied(f"{esp_name} {event.event_type} event {event.message_id!r}") from error
+
+
+def _receive(event: AnymailTrackingEvent, esp_name: str) -> None:
     email = _find(event)
     if email is None:
         logger.warning(

@@ -395,6 +395,41 @@ def test_env_example_passes_the_production_system_checks(web_environment):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("secret", "warned"),
+    [
+        (None, "ANYMAIL_WEBHOOK_SECRET is not set"),
+        ("change-me:change-me", "ANYMAIL_WEBHOOK_SECRET is still the .env.example placeholder"),
+        ("postmark-hook:0b6c1f4e9a7d2c5b8e3f", None),
+    ],
+)
+def test_check_deploy_warns_while_the_webhook_secret_is_missing_or_the_placeholder(
+    web_environment, secret, warned
+):
+    environment = {
+        **web_environment,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "EMAIL_ESP": "postmark",
+    }
+    environment.pop("ANYMAIL_WEBHOOK_SECRET", None)
+    if secret is not None:
+        environment["ANYMAIL_WEBHOOK_SECRET"] = secret
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    if warned:
+        assert f"(reminders.W001) {warned}: the postmark tracking webhook refuses every event" in output
+    else:
+        assert result.returncode == 0, output
+        assert "reminders.W001" not in output
+
+
 # The image ---------------------------------------------------------------------------------------
 
 

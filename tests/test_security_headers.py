@@ -2,6 +2,7 @@
 in the URLconf (walked as in the tenancy test, so new pages are covered), the public pages, the hosted
 invoice page and the customer account portal. Each HTML page must carry the policy and contain no inline
 script, no <style> element, no style="" attribute and no on*= event handler, which the policy would block.
+Pages that show a secret (a fresh pay link, an invitation, pay and portal pages) are never stored.
 Also: HSTS over HTTPS in production settings, and the rate limit on dead tokens (shared through Redis)."""
 
 import re
@@ -9,18 +10,20 @@ import re
 import pytest
 from django.core import mail
 from django.test import Client
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 
 from config.middleware import CSP
 from tests.conftest import client_for
+from tests.factories import InvitationFactory
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import card_for
-from tests.partners.test_tenancy import object_ids_of, partner_urls
+from tests.partners.test_tenancy import object_ids_of, partner_urls, walk
 
 TAG = re.compile(r"<[a-zA-Z][^>]*>")
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
 STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.I)
 HANDLER_ATTRIBUTE = re.compile(r"\son[a-z]+\s*=", re.I)
+ROUTE_ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 def assert_strict(response, url: str) -> None:
@@ -90,7 +93,7 @@ def test_public_pay_and_portal_pages_have_the_policy_and_nothing_inline(
         reverse("pay_page", kwargs={"token": token}),
         reverse("pay_page", kwargs={"token": token}) + "?kind=bank_account",
         reverse("pay_confirm", kwargs={"token": token}),
-        reverse("portal_sign_in", kwargs={"partner_id": partner.pk}),
+        reverse("portal_sign_in", kwargs={"partner_slug": partner.slug}),
     ]
     assert len(html_pages(client, public)) == len(public)
     dead = client.get(reverse("pay_page", kwargs={"token": "x" * 43}))
@@ -98,12 +101,14 @@ def test_public_pay_and_portal_pages_have_the_policy_and_nothing_inline(
     assert_strict(dead, "dead pay link")
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("portal_sign_in", kwargs={"partner_id": partner.pk}), {"email": customer.email})
+        client.post(
+            reverse("portal_sign_in", kwargs={"partner_slug": partner.slug}), {"email": customer.email}
+        )
     link = re.search(r"https?://[^/\s]+(/pay/\S+/)", mail.outbox[0].body).group(1)
     assert_strict(client.get(link), "sign-in link")
     client.post(link)
     portal = [
-        reverse(name, kwargs={"partner_id": partner.pk})
+        reverse(name, kwargs={"partner_slug": partner.slug})
         for name in ("portal_invoices", "portal_methods", "portal_details")
     ]
     assert len(html_pages(client, [*portal, portal[1] + "?kind=bank_account"])) == 4
@@ -129,9 +134,69 @@ def test_a_client_presenting_dead_tokens_is_limited_but_good_links_still_work(pa
     good = reverse("pay_page", kwargs={"token": invoice.fresh_pay_url.rstrip("/").rsplit("/", 1)[-1]})
     client = Client()
     dead = [reverse("pay_page", kwargs={"token": f"{n}" * 43}) for n in range(3)]
-    sign_in_link = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": "z" * 43})
+    sign_in_link = reverse("portal_sign_in_link", kwargs={"partner_slug": partner.slug, "token": "z" * 43})
     assert [client.get(url).status_code for url in dead] == [404, 404, 404]
     assert client.get(reverse("pay_page", kwargs={"token": "9" * 43})).status_code == 429
     assert client.post(sign_in_link).status_code == 429
     assert client.get(good).status_code == 200
     assert Client(REMOTE_ADDR="203.0.113.7").get(dead[0]).status_code == 404  # another address is not
+
+
+def assert_never_stored(response, url: str) -> None:
+    """Django's never_cache headers: no browser, proxy or back button keeps a copy of the page."""
+    directives = {directive.strip() for directive in response["Cache-Control"].split(",")}
+    assert {"no-store", "private", "max-age=0"} <= directives, f"{url}: {response['Cache-Control']}"
+
+
+@pytest.mark.django_db
+def test_every_url_that_carries_a_token_is_never_stored(partner):
+    """Walks the URLconf, so a new URL taking a token (pay, sign-in and invitation links, password
+    resets) is covered without being listed here. Made-up tokens draw the dead-link pages."""
+    values = {"token": "x" * 43, "uidb64": "MQ", "partner_slug": partner.slug}
+    routes = [
+        (pattern.name, ROUTE_ARGUMENT.findall(route)) for pattern, route in walk(get_resolver().url_patterns)
+    ]
+    secret_urls = [
+        reverse(name, kwargs={argument: values[argument] for argument in arguments})
+        for name, arguments in routes
+        if {"token", "uidb64"} & set(arguments)
+    ]
+    assert len(secret_urls) >= 8
+    for url in secret_urls:
+        assert_never_stored(Client().get(url), url)
+
+
+@pytest.mark.django_db
+def test_pages_showing_a_live_secret_are_never_stored(partner, owner, django_capture_on_commit_callbacks):
+    owner_client = client_for(owner)
+    customer = customer_for(partner, email="alice@acme.example")
+    card_for(customer)
+    draft = make_invoice(partner, customer=customer, finalize=False)
+    detail = owner_client.post(reverse("invoice_finalize", args=[draft.pk]), follow=True)
+    assert "Its pay link (shown only now" in detail.content.decode()
+    assert_never_stored(detail, "invoice page after Finalize")
+
+    InvitationFactory(partner=partner, email="sam@example.com", token="tok-sam")
+    invitation = reverse("invitation_accept", kwargs={"token": "tok-sam"})
+    assert "Choose a password" in Client().get(invitation).content.decode()
+    assert_never_stored(Client().get(invitation), "invitation")
+    assert_never_stored(client_for(owner).get(invitation), "invitation, signed in")
+
+    token = make_invoice(partner, customer=customer).fresh_pay_url.rstrip("/").rsplit("/", 1)[-1]
+    client = Client()
+    for name in ("pay_page", "pay_confirm"):
+        url = reverse(name, kwargs={"token": token})
+        assert client.get(url).status_code == 200
+        assert_never_stored(client.get(url), url)
+    for url in (reverse("pay_lookup"), reverse("portal_sign_in", kwargs={"partner_slug": partner.slug})):
+        assert_never_stored(client.get(url), url)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("portal_sign_in", kwargs={"partner_slug": partner.slug}), {"email": customer.email}
+        )
+    link = re.search(r"https?://[^/\s]+(/pay/\S+/)", mail.outbox[-1].body).group(1)
+    assert_never_stored(client.get(link), "sign-in link")
+    client.post(link)
+    assert_never_stored(
+        client.get(reverse("portal_invoices", kwargs={"partner_slug": partner.slug})), "portal"
+    )

@@ -160,11 +160,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+# Behind proxies you control, the client's address is read from X-Forwarded-For: the entry that
+# TRUSTED_PROXY_COUNT from the right (each proxy appends one), never one the client wrote (client_ip).
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 SIGN_IN_RATE_LIMIT = env("SIGN_IN_RATE_LIMIT", default="10/900")  # attempts / seconds, per email and per IP
+# Password reset emails asked for, per client address and per email (each one sends an email).
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="5/3600")
 # Requests for a fresh pay link (a dead link or the lookup form), per client address and per link.
 PAY_LINK_REQUEST_RATE_LIMIT = env("PAY_LINK_REQUEST_RATE_LIMIT", default="5/900")
-# The customer account portal (/pay/<partner id>/account/): magic sign-in links asked for per email and
+# New cards and bank accounts tried on a pay page, per pay link and per client address (card testing).
+PAY_NEW_METHOD_RATE_LIMIT = env("PAY_NEW_METHOD_RATE_LIMIT", default="5/3600")
+# The customer account portal (/pay/<partner slug>/account/): magic sign-in links asked for per email and
 # per client address, how long a link works, and how long a signed-in customer stays signed in.
 PORTAL_SIGN_IN_RATE_LIMIT = env("PORTAL_SIGN_IN_RATE_LIMIT", default="5/900")
 PORTAL_SIGN_IN_LINK_MINUTES = env.int("PORTAL_SIGN_IN_LINK_MINUTES", default=15)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_errors
@@ -372,6 +373,7 @@ def invoice_form_preview(request):
 # The detail page and its actions ----------------------------------------------------------------
 
 
+@never_cache  # right after Finalize it shows the customer's pay link, which works for anyone who has it
 @partner_view()
 def invoice_detail(request, invoice_id: int):
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)

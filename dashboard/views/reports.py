@@ -4,6 +4,7 @@ from django import forms
 from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
 from customers.selectors import customer_list
@@ -114,7 +115,7 @@ def activity_log(request):
 def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
     response = StreamingHttpResponse(export.csv_stream(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
+    add_never_cache_headers(response)
     return response
 
 

@@ -5,7 +5,7 @@ from payments.portal import views
 urlpatterns = [
     path("", views.pay_lookup, name="pay_lookup"),
     path("brand/<str:colour>.css", views.brand_stylesheet, name="pay_brand_css"),
-    path("<int:partner_id>/account/", include("payments.portal.account.urls")),
+    path("<slug:partner_slug>/account/", include("payments.portal.account.urls")),
     path("<str:token>/", views.pay_page, name="pay_page"),
     path("<str:token>/pdf/", views.pay_pdf, name="pay_pdf"),
     path("<str:token>/confirm/", views.pay_confirm, name="pay_confirm"),

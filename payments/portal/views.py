@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
 from django.views.decorators.debug import sensitive_post_parameters
@@ -22,7 +23,7 @@ from django_scopes import scope
 from core.forms import apply_errors
 from invoicing import money
 from invoicing.pdf import brand_colours, invoice_pdf_get
-from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
+from partners.ratelimit import client_ip, rate_limit_allows
 from partners.tokens import token_hash
 from payments.forms import SENSITIVE_FIELDS
 from payments.models import AttemptStatus, PayLink, new_idempotency_key
@@ -32,14 +33,16 @@ from payments.selectors import invoice_live_attempt
 
 RATE_SCOPE = "pay-link-request"
 RATE_LIMITED = "Too many requests. Wait 15 minutes and try again."
+NEW_METHODS_LIMITED = "Too many cards tried on this invoice. Nothing was charged. Wait an hour and try again."
 HEX = re.compile(r"^[0-9a-fA-F]{6}$")
 
 
 def private_response(response: HttpResponse) -> HttpResponse:
-    """Pages reached by a secret URL: never cached by proxies, never indexed, and the URL never sent as a
-    referrer to another site. (Not "no-referrer": browsers then send `Origin: null` on the page's own
-    form posts, which Django's CSRF check rightly refuses.)"""
-    response["Cache-Control"] = "private, no-store"
+    """Pages reached by a secret URL: never stored by a browser or a proxy (Django's never_cache headers,
+    as on every page that shows a secret), never indexed, and the URL never sent as a referrer to another
+    site. (Not "no-referrer": browsers then send `Origin: null` on the page's own form posts, which
+    Django's CSRF check rightly refuses.)"""
+    add_never_cache_headers(response)
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -72,11 +75,7 @@ def dead_token_limited(request) -> bool:
     links alike) and says when it has presented too many. Tokens are unguessable (256 bits); this stops a
     client hammering the look-up, and only misses count, so a shared address never blocks a good link."""
     keys = [f"ip:{client_ip(request)}"]
-    rate = settings.TOKEN_MISS_RATE_LIMIT
-    if rate_limit_exceeded(scope="token-miss", keys=keys, rate=rate):
-        return True
-    rate_limit_hit(scope="token-miss", keys=keys, rate=rate)
-    return False
+    return not rate_limit_allows(scope="token-miss", keys=keys, rate=settings.TOKEN_MISS_RATE_LIMIT)
 
 
 def too_many_requests(request) -> HttpResponse:
@@ -85,11 +84,16 @@ def too_many_requests(request) -> HttpResponse:
 
 def _rate_limited(request, key: str) -> bool:
     keys = [f"ip:{client_ip(request)}", key]
-    rate = settings.PAY_LINK_REQUEST_RATE_LIMIT
-    if rate_limit_exceeded(scope=RATE_SCOPE, keys=keys, rate=rate):
-        return True
-    rate_limit_hit(scope=RATE_SCOPE, keys=keys, rate=rate)
-    return False
+    return not rate_limit_allows(scope=RATE_SCOPE, keys=keys, rate=settings.PAY_LINK_REQUEST_RATE_LIMIT)
+
+
+def _card_testing(request, link: PayLink) -> bool:
+    """Counts the new cards and bank accounts tried on the pay page, per link and per client address,
+    before the processor sees them: someone testing stolen card numbers tries many, a customer a few.
+    Every try counts, paid or declined: the outcome is known only later, in a worker, and a paid
+    invoice needs no more tries."""
+    keys = [f"ip:{client_ip(request)}", f"link:{link.pk}"]
+    return not rate_limit_allows(scope="pay-new-method", keys=keys, rate=settings.PAY_NEW_METHOD_RATE_LIMIT)
 
 
 def _link_not_valid(request, token: str, resolved) -> HttpResponse:
@@ -201,6 +205,11 @@ def pay_new(request, link: PayLink):
             return _to_result(link, key)  # a double click or a resubmit: show the first one's outcome
         if not selectors.invoice_is_payable(invoice):
             form.add_error(None, _not_payable_message(invoice))
+        elif _card_testing(request, link):
+            form.add_error(None, NEW_METHODS_LIMITED)
+            return render(
+                request, "payments/portal/invoice.html", _page_context(link, new_form=form), status=429
+            )
         else:
             try:
                 services.pay_with_new_method(

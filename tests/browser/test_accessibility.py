@@ -102,7 +102,7 @@ def test_the_customers_pages_have_no_serious_accessibility_violations(axe_page):
     expect(page.get_by_role("button", name="Confirm payment")).to_be_visible()
     scan(page, "confirm step")
 
-    page.goto(f"/pay/{partner.pk}/account/sign-in/")
+    page.goto(f"/pay/{partner.slug}/account/sign-in/")
     scan(page, "portal sign-in")
     with scope(partner=partner):
         portal_sign_in_email(partner=partner, email=customer.email)

@@ -27,7 +27,7 @@ def test_a_customer_signs_in_by_email_and_pays_two_invoices_at_once(page, live_s
     second = make_invoice(partner, customer=customer, lines=[("Backups", "1", 9_900, "0")])
 
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"/pay/{partner.pk}/account/")  # not signed in: sent to sign in
+    page.goto(f"/pay/{partner.slug}/account/")  # not signed in: sent to sign in
     page.get_by_label("Your email address").fill("alice@acme.example")
     page.get_by_role("button", name="Email me a sign-in link").click()
     expect(

@@ -31,6 +31,8 @@ NOT_TENANT_DATA = {
     "pay_confirm": "public: the pay link's token is the credential; charges only that invoice",
     "pay_result": "public: the pay link's token is the credential; shows only that invoice's attempts",
     "pay_brand_css": "public: a brand colour as CSS, keyed by the colour itself; no partner data",
+    "email_tracking_webhook": "the email provider's webhook, EMAIL_ESP's only, behind ANYMAIL_WEBHOOK_SECRET "
+    "(tests/reminders/test_webhooks.py); events find their email by the provider's message id",
     "pay_new": "public: the pay link's token is the credential; charges only that invoice",
     **dict.fromkeys(
         (

@@ -191,3 +191,32 @@ def test_a_paid_invoice_takes_no_new_card(invoice, customer, token):
     assert "already paid. Nothing was charged." in response.content.decode()
     assert sandbox_charges() == 1
     assert methods(customer, removed_at=None) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_card_testing_is_stopped_per_pay_link_and_per_address(partner, invoice, customer, token, settings):
+    """Someone with a list of stolen numbers tries them one by one on a pay page."""
+    settings.PAY_NEW_METHOD_RATE_LIMIT = "3/3600"
+    tester = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(3):
+        form = pay_form(tester, token, card_number=DECLINED_CARD)
+        assert (
+            "Payment declined" in tester.post(page_url(token, "pay_new"), form, follow=True).content.decode()
+        )
+    assert sandbox_charges() == 3
+
+    elsewhere = Client(REMOTE_ADDR="198.51.100.4")  # the same link from another address
+    response = elsewhere.post(
+        page_url(token, "pay_new"), pay_form(elsewhere, token, card_number=DECLINED_CARD)
+    )
+    assert response.status_code == 429
+    assert "Too many cards tried on this invoice. Nothing was charged." in response.content.decode()
+
+    other_link = token_of(make_invoice(partner, customer=customer, lines=LINES).fresh_pay_url)
+    response = tester.post(page_url(other_link, "pay_new"), pay_form(tester, other_link))  # same address
+    assert response.status_code == 429
+    assert sandbox_charges() == 3
+
+    fresh = Client(REMOTE_ADDR="198.51.100.5")
+    assert fresh.post(page_url(other_link, "pay_new"), pay_form(fresh, other_link)).status_code == 302
+    assert sandbox_charges() == 4

@@ -22,11 +22,11 @@ from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import card_for
 from tests.payments.test_pay_page import hidden, refreshed, without_csrf
 
-LINK = re.compile(r"https?://[^/\s]+(/pay/\d+/account/sign-in/[A-Za-z0-9_-]{43}/)")
+LINK = re.compile(r"https?://[^/\s]+(/pay/[A-Za-z0-9_-]{16}/account/sign-in/[A-Za-z0-9_-]{43}/)")
 
 
 def url(partner, name, **kwargs) -> str:
-    return reverse(name, kwargs={"partner_id": partner.pk, **kwargs})
+    return reverse(name, kwargs={"partner_slug": partner.slug, **kwargs})
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_the_same_email_at_two_partners_is_two_accounts(
     ask_for_link(Client(), partner, alice.email, django_capture_on_commit_callbacks)
     link_here = emailed_link()
     token = link_here.rstrip("/").rsplit("/", 1)[-1]
-    foreign = reverse("portal_sign_in_link", kwargs={"partner_id": other_partner.pk, "token": token})
+    foreign = reverse("portal_sign_in_link", kwargs={"partner_slug": other_partner.slug, "token": token})
     assert client.post(foreign).status_code == 404
     client = sign_in(other_partner, alice_there, client)
     assert "$200.00" in client.get(url(other_partner, "portal_invoices")).content.decode()
@@ -182,7 +182,9 @@ def test_the_same_email_at_two_partners_is_two_accounts(
 
 @pytest.mark.django_db
 def test_an_unknown_partner_is_a_404(client):
-    assert client.get(reverse("portal_sign_in", kwargs={"partner_id": 999_999})).status_code == 404
+    assert (
+        client.get(reverse("portal_sign_in", kwargs={"partner_slug": "no-such-partner"})).status_code == 404
+    )
 
 
 # Invoices and paying several ------------------------------------------------------------------------
@@ -210,7 +212,9 @@ def test_several_invoices_are_paid_one_charge_each_and_a_resubmit_charges_none_a
     page = client.get(url(partner, "portal_invoices")).content.decode()
     assert "Invoices in USD (total $350.00)" in page
     assert "Invoices in EUR" in page
-    assert reverse("portal_invoice_pdf", kwargs={"partner_id": partner.pk, "invoice_id": first.pk}) in page
+    assert (
+        reverse("portal_invoice_pdf", kwargs={"partner_slug": partner.slug, "invoice_id": first.pk}) in page
+    )
 
     form = pay_form(client, partner)
     assert sorted(form["invoices"]) == sorted([str(first.pk), str(second.pk)])

@@ -45,7 +45,8 @@ def test_odd_ids_and_garbage_in_the_account_portal_never_give_a_500(partner, ali
 @pytest.mark.django_db
 def test_odd_partner_ids_and_tokens_are_404s():
     client = Client()
-    assert client.get(reverse("portal_sign_in", kwargs={"partner_id": HUGE})).status_code == 404
+    assert client.get(reverse("portal_sign_in", kwargs={"partner_slug": str(HUGE)})).status_code == 404
+    assert client.get("/pay/" + "a" * 5000 + "/account/sign-in/").status_code == 404
     assert client.get("/pay/" + "a" * 5000 + "/").status_code == 404
     assert client.post("/pay/" + "a" * 5000 + "/", {"email": "x" * 300}).status_code == 404
     assert client.post(reverse("pay_lookup"), {"number": "x" * 500, "email": "bad"}).status_code == 200

@@ -37,6 +37,7 @@ WEBHOOK_AUTH = "postmark-hook:webhook-secret-2026"
 def postmark():
     """Anymail's real Postmark backend and webhook, with a webhook secret (HTTP basic auth)."""
     return override_settings(
+        EMAIL_ESP="postmark",
         EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
         ANYMAIL={"POSTMARK_SERVER_TOKEN": "server-token", "WEBHOOK_SECRET": WEBHOOK_AUTH},
     )
@@ -379,3 +380,40 @@ def test_a_spam_complaint_pauses_the_address(
     ]
     with scope(partner=partner):
         assert bounced_recipients_count(partner=partner) == 1
+
+
+def test_an_event_is_matched_by_the_providers_message_id_never_by_our_email_id(client, partner, sent_invoice):
+    """Our email ids are sequential and travel in the metadata: a forged bounce naming one pauses nothing."""
+    forged = hard_bounce() | {
+        "MessageID": "00000000-0000-0000-0000-000000000000",
+        "Metadata": {"email_id": str(the_email(sent_invoice).pk)},
+    }
+    assert post_webhook(client, forged).status_code == 200
+    assert the_email(sent_invoice).status == EmailStatus.SENT
+    with scope(partner=partner):
+        assert not SuppressedAddress.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, "", "change-me:change-me", "hook:change-me", "no-colon-in-it", ["real:Secret2026", "change-me:x"]],
+)
+def test_without_a_real_webhook_secret_every_event_is_refused(client, partner, sent_invoice, caplog, secret):
+    """Anymail alone accepts anyone when no secret is set, and the .env.example placeholder is public."""
+    sent_auth = secret[-1] if isinstance(secret, list) else (secret or "anyone:anything")
+    token = base64.b64encode(sent_auth.encode()).decode()
+    anymail = {"POSTMARK_SERVER_TOKEN": "server-token"} | (
+        {} if secret is None else {"WEBHOOK_SECRET": secret}
+    )
+    with override_settings(EMAIL_ESP="postmark", ANYMAIL=anymail), caplog.at_level("ERROR"):
+        response = client.post(
+            "/anymail/postmark/tracking/",
+            data=json.dumps(hard_bounce()),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Basic {token}",
+        )
+    assert response.status_code == 403
+    assert "Refused a postmark tracking webhook: ANYMAIL_WEBHOOK_SECRET" in caplog.text
+    assert the_email(sent_invoice).status == EmailStatus.SENT
+    with scope(partner=partner):
+        assert not SuppressedAddress.objects.exists()

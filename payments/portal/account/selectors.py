@@ -15,10 +15,11 @@ from payments.models import AttemptTrigger, PaymentAttempt
 PAST_INVOICES_SHOWN = 50
 
 
-def portal_partner_get(*, partner_id: int) -> Partner:
-    """The partner whose portal the URL names; the only cross-partner read, before any scope exists."""
+def portal_partner_get(*, slug: str) -> Partner:
+    """The partner whose portal the URL names by its slug; the only cross-partner read, before any scope
+    exists."""
     with scopes_disabled():
-        partner = Partner.objects.filter(pk=partner_id, is_active=True).first()
+        partner = Partner.objects.filter(slug=slug, is_active=True).first()
     if partner is None:
         raise Http404
     return partner

@@ -46,7 +46,7 @@ def portal_sign_in_link_create(*, partner: Partner, email: str) -> tuple[Custome
         token_hash=token_hash(token),
         expires_at=timezone.now() + datetime.timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES),
     )
-    path = reverse("portal_sign_in_link", kwargs={"partner_id": partner.pk, "token": token})
+    path = reverse("portal_sign_in_link", kwargs={"partner_slug": partner.slug, "token": token})
     return customer, settings.SITE_URL + path
 
 

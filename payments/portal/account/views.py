@@ -1,4 +1,4 @@
-"""The customer account portal at /pay/<partner id>/account/: sign in by emailed link, see and pay
+"""The customer account portal at /pay/<partner slug>/account/: sign in by emailed link, see and pay
 invoices, manage saved methods and Auto-Pay, update billing details.
 
 A signed-in customer is kept in the session under `portal` as {partner id: (customer id, until)}, never as
@@ -27,7 +27,7 @@ from customers.selectors import customer_payment_methods
 from customers.services import customer_update
 from invoicing import money
 from invoicing.pdf import invoice_pdf_get
-from partners.ratelimit import client_ip, rate_limit_exceeded, rate_limit_hit
+from partners.ratelimit import client_ip, rate_limit_allows
 from payments import services as payment_services
 from payments.forms import METHOD_FORMS, SENSITIVE_FIELDS
 from payments.models import AttemptStatus, new_idempotency_key
@@ -71,15 +71,15 @@ def portal_view(*, signed_in: bool = True):
 
     def decorator(view):
         @wraps(view)
-        def wrapped(request, partner_id: int, *args, **kwargs):
-            partner = selectors.portal_partner_get(partner_id=partner_id)
+        def wrapped(request, partner_slug: str, *args, **kwargs):
+            partner = selectors.portal_partner_get(slug=partner_slug)
             previous = timezone.get_current_timezone()
             timezone.activate(partner.zone)
             try:
                 with scope(partner=partner):
                     customer = session_customer(request, partner)
                     if signed_in and customer is None:
-                        response = redirect("portal_sign_in", partner_id=partner.pk)
+                        response = redirect("portal_sign_in", partner_slug=partner.slug)
                     else:
                         response = view(request, partner, customer, *args, **kwargs)
             finally:
@@ -101,11 +101,7 @@ def _render(request, template, partner, customer, status=200, **context):
 
 def _rate_limited(request, partner, email: str) -> bool:
     keys = [f"ip:{client_ip(request)}", f"email:{partner.pk}:{email.lower()}"]
-    rate = settings.PORTAL_SIGN_IN_RATE_LIMIT
-    if rate_limit_exceeded(scope=RATE_SCOPE, keys=keys, rate=rate):
-        return True
-    rate_limit_hit(scope=RATE_SCOPE, keys=keys, rate=rate)
-    return False
+    return not rate_limit_allows(scope=RATE_SCOPE, keys=keys, rate=settings.PORTAL_SIGN_IN_RATE_LIMIT)
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,7 +109,7 @@ def _rate_limited(request, partner, email: str) -> bool:
 def sign_in(request, partner, customer):
     """The same answer whether or not the address has an account here; a worker looks it up and emails."""
     if customer is not None and request.method == "GET":
-        return redirect("portal_invoices", partner_id=partner.pk)
+        return redirect("portal_invoices", partner_slug=partner.slug)
     form = FreshLinkForm(request.POST or None)
     sent = False
     if request.method == "POST" and form.is_valid():
@@ -143,7 +139,7 @@ def sign_in_link(request, partner, customer, token: str):
         }
         return _render(request, "sign_in.html", partner, None, status=404, **context)
     session_sign_in(request, partner, signed_in)
-    return redirect("portal_invoices", partner_id=partner.pk)
+    return redirect("portal_invoices", partner_slug=partner.slug)
 
 
 @require_POST
@@ -151,7 +147,7 @@ def sign_in_link(request, partner, customer, token: str):
 def sign_out(request, partner, customer):
     session_sign_out(request, partner)
     messages.success(request, "You are signed out.")
-    return redirect("portal_sign_in", partner_id=partner.pk)
+    return redirect("portal_sign_in", partner_slug=partner.slug)
 
 
 # Invoices and paying them ----------------------------------------------------------------------------
@@ -221,7 +217,7 @@ def pay(request, partner, customer):
             return _to_payments(partner, cleaned["idempotency_key"], cleaned["invoices"])
     if form is None:  # a stale page: that currency has nothing left to pay
         messages.info(request, "Those invoices have nothing left to pay.")
-        return redirect("portal_invoices", partner_id=partner.pk)
+        return redirect("portal_invoices", partner_slug=partner.slug)
     return _invoices_page(request, partner, customer, forms=forms, status=400)
 
 
@@ -237,7 +233,7 @@ def _already_submitted(customer, data) -> bool:
 
 
 def _to_payments(partner, form_key: str, invoice_ids):
-    url = reverse("portal_payments", kwargs={"partner_id": partner.pk})
+    url = reverse("portal_payments", kwargs={"partner_slug": partner.slug})
     ids = ",".join(str(invoice_id) for invoice_id in _ids(invoice_ids))
     return redirect(f"{url}?key={form_key[:32]}&invoices={ids}")
 
@@ -289,7 +285,7 @@ def methods(request, partner, customer):
             form.add_error(None, error)
         else:
             messages.success(request, f"{method} saved.")
-            return redirect("portal_methods", partner_id=partner.pk)
+            return redirect("portal_methods", partner_slug=partner.slug)
     context = {"form": form, "kind": kind, "methods": customer_payment_methods(customer=customer)}
     status = 400 if form.is_bound else 200
     return _render(request, "methods.html", partner, customer, status=status, **context)
@@ -301,7 +297,7 @@ def method_default(request, partner, customer, payment_method_id: int):
     method = payment_method_get(customer=customer, payment_method_id=payment_method_id)
     payment_services.payment_method_set_default(method=method)
     messages.success(request, f"{method} is now your default payment method.")
-    return redirect("portal_methods", partner_id=partner.pk)
+    return redirect("portal_methods", partner_slug=partner.slug)
 
 
 @require_POST
@@ -315,7 +311,7 @@ def method_remove(request, partner, customer, payment_method_id: int):
         " Auto-Pay is off: there is no payment method left." if had_autopay and not customer.autopay else ""
     )
     messages.success(request, f"{method} removed.{note}")
-    return redirect("portal_methods", partner_id=partner.pk)
+    return redirect("portal_methods", partner_slug=partner.slug)
 
 
 @require_POST
@@ -333,7 +329,7 @@ def autopay(request, partner, customer):
             if enabled
             else "Auto-Pay is off.",
         )
-    return redirect("portal_methods", partner_id=partner.pk)
+    return redirect("portal_methods", partner_slug=partner.slug)
 
 
 # Billing details -------------------------------------------------------------------------------------
@@ -351,6 +347,6 @@ def details(request, partner, customer):
             form.add_error(None, error)
         else:
             messages.success(request, "Your billing details are saved.")
-            return redirect("portal_details", partner_id=partner.pk)
+            return redirect("portal_details", partner_slug=partner.slug)
     status = 400 if form.is_bound else 200
     return _render(request, "details.html", partner, customer, status=status, form=form)
