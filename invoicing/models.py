@@ -158,6 +158,11 @@ class Invoice(models.Model):
     def display_number(self) -> str:
         return self.number or "Draft"
 
+    @property
+    def is_overdue(self) -> bool:
+        """Open and past its due date where the partner is."""
+        return self.status == InvoiceStatus.OPEN and self.due_date < self.partner.today()
+
 
 class InvoiceLine(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")

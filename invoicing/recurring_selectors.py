@@ -47,9 +47,10 @@ def recurring_list(*, partner: Partner, tab: str = "all") -> QuerySet[RecurringS
 
 
 def recurring_runs(*, schedule: RecurringSchedule) -> QuerySet[RecurringRun]:
-    """Every period done, newest first, with its invoice (number, status, amounts)."""
+    """Every period done, newest first, with its invoice (number, status, amounts) and the invoice's
+    partner (Invoice.is_overdue asks it for today's date)."""
     return RecurringRun.objects.filter(partner_id=schedule.partner_id, schedule=schedule).select_related(
-        "invoice"
+        "invoice__partner"
     )
 
 

@@ -2,7 +2,8 @@
 
 The list is built to stay fast for a partner with hundreds of thousands of invoices: keyset
 (seek) pagination on an indexed (sort key, id) pair instead of OFFSET, and a count that stops
-at COUNT_CAP instead of counting everything.
+at COUNT_CAP instead of counting everything. Its filters are invoice_filtered's, as for the
+exports and the dashboard's links.
 """
 
 import base64
@@ -10,8 +11,6 @@ import datetime
 import json
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Upper
 from django.http import Http404
@@ -22,7 +21,6 @@ from partners.models import Partner
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
-STATUS_LABELS = dict(InvoiceStatus.choices)
 TABS = ["all", "draft", "open", "overdue", "attention", "paid", "void", "uncollectible"]
 TAB_LABELS = {"attention": "Needs attention"}
 # Sort keys a person can choose: (label, model field, newest/largest first?)
@@ -82,7 +80,7 @@ class InvoiceFilters:
 
 @dataclass
 class InvoicePage:
-    invoices: list["InvoiceRow"]
+    invoices: list[Invoice]
     next_cursor: str | None
     previous_cursor: str | None
     count: int
@@ -91,7 +89,9 @@ class InvoicePage:
 
 
 def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[Invoice]:
-    invoices = Invoice.objects.filter(partner=partner)
+    # Through the partner's related manager, so every invoice read knows its partner without a query
+    # (Invoice.is_overdue asks it for today's date).
+    invoices = partner.invoices.all()
     today = partner.today()
     if filters.tab == "overdue":
         invoices = invoices.filter(status=InvoiceStatus.OPEN, due_date__lt=today)
@@ -144,141 +144,92 @@ def _search(partner: Partner, invoices: QuerySet[Invoice], query: str) -> QueryS
 
 
 def _encode(values: list) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps(values, default=_iso).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, column: str) -> list | None:
-    """(direction, value, id) from a cursor, or None for anything that was not made by _encode."""
-    try:
-        direction, value, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if direction not in ("next", "prev") or value is None or not isinstance(last_id, int):
-            return None
-        if not 0 < last_id < 2**63:
-            return None
-        return [direction, Invoice._meta.get_field(column).to_python(value), int(last_id)]
-    except (ValueError, TypeError, ValidationError):
-        return None
+def _iso(value: datetime.date) -> str:
+    return value.isoformat()
 
 
-@dataclass(slots=True)
-class InvoiceRow:
-    """One line of the invoice list: the columns it shows, not a model instance (50 of those, and their
-    customers, cost more to build than the query costs to run)."""
+def _refuse(constant: str):
+    raise ValueError(f"{constant} is not a position in the list")  # Infinity, -Infinity, NaN
 
+
+def _aware(text: str) -> datetime.datetime:
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("a cursor's time carries its offset")
+    return moment
+
+
+def _bigint(number: int) -> int:
+    if type(number) is not int or not -(2**63) <= number < 2**63:
+        raise ValueError("a total is a whole number a bigint holds")
+    return number
+
+
+# How a cursor's sort value is read back, per sort column; anything else raises ValueError or TypeError.
+_CURSOR_VALUES = {"created_at": _aware, "due_date": datetime.date.fromisoformat, "total": _bigint}
+
+
+@dataclass(frozen=True)
+class _Position:
+    backwards: bool
+    value: datetime.date | int
     pk: int
-    number: str
-    status: str
-    currency: str
-    total: int
-    amount_due: int
-    due_date: datetime.date
-    created_at: datetime.datetime
-    customer_id: int
-    customer_name: str
-    customer_company: str
-    list_status: tuple[str, str] = ("", "")  # (css name, label), with "overdue" for open and past due
-
-    @property
-    def display_number(self) -> str:
-        return self.number or "Draft"
-
-    @property
-    def customer_display_name(self) -> str:
-        return self.customer_company or self.customer_name
 
 
-# InvoiceRow's fields, in order. created_at is read as a UTC timestamp and made aware in Python: Django's
-# psycopg loader for timestamptz runs in Python, psycopg's own for timestamp in C (51 rows a page).
-_ROW_COLUMNS = ", ".join([
-    "i.id", "i.number", "i.status", "i.currency", "i.total", "i.amount_due", "i.due_date",
-    "i.created_at AT TIME ZONE 'UTC'", "c.id", "c.name", "c.company",
-])  # fmt: skip
+def _decode(cursor: str, column: str) -> _Position | None:
+    """Where a cursor made by _encode points, or None for anything else (a tampered cursor shows the
+    first page)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        direction, value, pk = json.loads(raw, parse_constant=_refuse)
+        value = _CURSOR_VALUES[column](value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if direction not in ("next", "prev") or type(pk) is not int or not 0 < pk < 2**63:
+        return None
+    return _Position(backwards=direction == "prev", value=value, pk=pk)
 
 
-def _list_where(partner: Partner, filters: InvoiceFilters) -> tuple[str, list]:
-    """invoice_filtered's conditions as SQL on `invoicing_invoice i`, for the list page.
+def _beyond(column: str, position: _Position, descending: bool) -> Q:
+    """The rows after `position` in list order: (column, id) past (value, pk). The first condition is
+    implied by the other two; it is there so that PostgreSQL seeks the (partner, column, id) index
+    straight to the position instead of scanning up to it."""
+    past = "lt" if descending else "gt"
+    value = position.value
+    return Q(**{f"{column}__{past}e": value}) & (
+        Q(**{f"{column}__{past}": value}) | Q(**{column: value, f"id__{past}": position.pk})
+    )
 
-    Written out because compiling the ORM query took longer than running it on the busiest page. The
-    two must select the same invoices: tests/invoicing/test_invoice_list.py compares them filter by
-    filter. The exports and the dashboard keep using invoice_filtered.
-    """
-    where, params = ["i.partner_id = %s"], [partner.pk]
-    if filters.tab == "overdue":
-        where.append("i.status = %s AND i.due_date < %s")
-        params += [InvoiceStatus.OPEN, partner.today()]
-    elif filters.tab == "attention":
-        where.append("i.status = %s AND i.collection_failed_at IS NOT NULL")
-        params.append(InvoiceStatus.OPEN)
-    elif filters.tab in InvoiceStatus.values:
-        where.append("i.status = %s")
-        params.append(filters.tab)
-    for value, condition in [
-        (filters.customer_id, "i.customer_id = %s"),
-        (filters.due_from, "i.due_date >= %s"),
-        (filters.due_to, "i.due_date <= %s"),
-        (filters.currency, "i.currency = %s"),
-        (filters.paid_from and day_start(partner, filters.paid_from), "i.paid_at >= %s"),
-        (filters.paid_to and day_end(partner, filters.paid_to), "i.paid_at < %s"),
-    ]:
-        if value:
-            where.append(condition)
-            params.append(value)
-    if filters.within is not None:
-        within_sql, within_params = filters.within.query.sql_with_params()
-        where.append(f"i.id IN ({within_sql})")
-        params += within_params
-    query = filters.query.replace("\x00", " ").strip()
-    if query:
-        # As _search: a number prefix (the invoice_number_upper index) or a customer's name, company or
-        # email containing the words, matched the way Django's istartswith and icontains match.
-        like = connection.ops.prep_for_like_query(query)
-        where.append(
-            "(UPPER(i.number)::text LIKE %s OR i.customer_id IN (SELECT s.id FROM customers_customer s"
-            " WHERE s.partner_id = %s AND (UPPER(s.name::text) LIKE UPPER(%s)"
-            " OR UPPER(s.company::text) LIKE UPPER(%s) OR UPPER(s.email::text) LIKE UPPER(%s))))"
-        )
-        params += [f"{like.upper()}%", partner.pk, f"%{like}%", f"%{like}%", f"%{like}%"]
-    return " AND ".join(where), params
+
+# The columns the list shows; the rest of an invoice (its parties' copies, memo, footer) stays unread.
+LIST_FIELDS = (
+    "partner", "customer", "number", "status", "currency", "total", "amount_due", "due_date", "created_at",
+    "customer__name", "customer__company",
+)  # fmt: skip
 
 
 def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "") -> InvoicePage:
     """One page of the list. A cursor is (direction, sort value, id) of the row to continue from."""
     _, column, descending = SORTS.get(filters.sort, SORTS["-created"])
-    decoded = _decode(cursor, column) if cursor else None
-    backwards = bool(decoded and decoded[0] == "prev")
-    direction = "DESC" if descending != backwards else "ASC"
-    order = f"i.{column} {direction}, i.id {direction}"
-    where, params = _list_where(partner, filters)
-    seek, seek_params = "", []
-    if decoded:
-        # A row comparison, (created_at, id) < (value, id): PostgreSQL seeks the (partner, column, id) index
-        # straight to it, where the equivalent OR of two conditions makes it scan.
-        seek = f" AND (i.{column}, i.id) {'<' if direction == 'DESC' else '>'} (%s, %s)"
-        seek_params = decoded[1:]
-    # The count travels with the page (one round trip, not two) and stops at COUNT_CAP + 1. Counted in
-    # list order on purpose: the planner then uses the same index as the page itself. Only fixed text and
-    # the column names of SORTS go into the text; every value is a parameter.
-    sql = (
-        f"SELECT {_ROW_COLUMNS}, (SELECT COUNT(*) FROM (SELECT 1 FROM invoicing_invoice i WHERE {where}"  # noqa: S608
-        f" ORDER BY {order} LIMIT {COUNT_CAP + 1}) AS capped)"
-        f" FROM invoicing_invoice i JOIN customers_customer c ON c.id = i.customer_id"
-        f" WHERE {where}{seek} ORDER BY {order} LIMIT {PAGE_SIZE + 1}"
+    position = _decode(cursor, column) if cursor else None
+    backwards = bool(position and position.backwards)
+    newest_first = descending != backwards
+    invoices = invoice_filtered(partner=partner, filters=filters).order_by(
+        *((f"-{column}", "-id") if newest_first else (column, "id"))
     )
-    with connection.cursor() as db:
-        db.execute(sql, [*params, *params, *seek_params])
-        fetched = db.fetchall()
-    count = fetched[0][-1] if fetched else 0  # an empty page (a stale cursor) reads 0
+    # Counted in list order on purpose: the planner then uses the same index as the page itself.
+    count = invoices[: COUNT_CAP + 1].count()
+    if position:
+        invoices = invoices.filter(_beyond(column, position, newest_first))
+    fetched = list(invoices.select_related("customer").only(*LIST_FIELDS)[: PAGE_SIZE + 1])
     has_more = len(fetched) > PAGE_SIZE
-    rows = [InvoiceRow(*values[:-1]) for values in fetched[:PAGE_SIZE]]
+    rows = fetched[:PAGE_SIZE]
     if backwards:
         rows.reverse()
-    today = partner.today()
-    for row in rows:
-        row.created_at = row.created_at.replace(tzinfo=datetime.UTC)
-        # The status a person reads, computed once here rather than per row in the template.
-        overdue = row.status == InvoiceStatus.OPEN and row.due_date < today
-        row.list_status = ("overdue", "Overdue") if overdue else (row.status, STATUS_LABELS[row.status])
-    at_start = not decoded or (backwards and not has_more)
+    at_start = not position or (backwards and not has_more)
     next_exists = has_more if not backwards else True
     return InvoicePage(
         invoices=rows,
@@ -298,10 +249,6 @@ def invoice_events(*, invoice: Invoice):
     return invoice.events.select_related("actor").order_by("created_at", "id")
 
 
-def invoice_is_overdue(*, invoice: Invoice) -> bool:
-    return invoice.status == InvoiceStatus.OPEN and invoice.due_date < invoice.partner.today()
-
-
 # A customer's invoices (the customer page) -------------------------------------------------------
 
 
@@ -317,6 +264,8 @@ def customer_balance(*, customer: Customer) -> list[tuple[str, int]]:
 
 
 def customer_recent_invoices(*, customer: Customer, limit: int = 20) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(partner_id=customer.partner_id, customer=customer).order_by(
-        "-created_at", "-id"
-    )[:limit]
+    return (
+        Invoice.objects.filter(partner_id=customer.partner_id, customer=customer)
+        .select_related("partner")  # Invoice.is_overdue asks the partner for today's date
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -72,7 +72,6 @@ def detail_context(request, invoice: Invoice, **forms) -> dict:
         "lines": invoice.lines.all(),
         "events": selectors.invoice_events(invoice=invoice),
         "credit_notes": invoice.credit_notes.order_by("created_at"),
-        "is_overdue": selectors.invoice_is_overdue(invoice=invoice),
         "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),
         "payment_form": forms.get("payment_form")
         or OfflinePaymentForm(

@@ -75,6 +75,19 @@ def list_filters(params, *, partner) -> selectors.InvoiceFilters:
     )
 
 
+def _tab_links(filters: selectors.InvoiceFilters) -> list[dict]:
+    """The status tabs; switching tab keeps the search and the currency."""
+    kept = {key: value for key, value in (("q", filters.query), ("currency", filters.currency)) if value}
+    return [
+        {
+            "label": selectors.TAB_LABELS.get(tab, tab.capitalize()),
+            "query": urlencode({"tab": tab, **kept}),
+            "current": tab == filters.tab,
+        }
+        for tab in selectors.TABS
+    ]
+
+
 # Reads only, so no transaction: ATOMIC_REQUESTS would add a BEGIN and a COMMIT round trip to the
 # busiest page. The page and its count may then see different snapshots, which a list can live with.
 @transaction.non_atomic_requests
@@ -87,8 +100,8 @@ def invoice_list(request):
     )
     context = {
         "page": page,
+        "tabs": _tab_links(filters),
         "sort_choices": SORT_CHOICES,
-        "today": request.partner.today(),
         "filter_customer": _customer_or_none(request, filters.customer_id),
         "bad_dates": any(params.get(k) and not _parse_date(params.get(k)) for k in DATE_PARAMS),
         "currency_choices": CURRENCY_CHOICES,

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from customers.models import Customer
-from invoicing import money, selectors
+from invoicing import selectors
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Role
 from tests.conftest import client_for, member_of
@@ -218,16 +218,6 @@ def test_list_rows_escape_what_people_typed(owner_client, partner):
     assert "1 invoice<" in body
 
 
-def test_list_cells_the_app_writes_unescaped_hold_no_markup():
-    """invoicing.templatetags.invoice_list escapes only what people typed; the rest must stay plain."""
-    written = [
-        money.format_money(minor, code) for code in money.CURRENCY_EXPONENTS for minor in (0, -1, 10**12)
-    ]
-    written += [*selectors.STATUS_LABELS, *selectors.STATUS_LABELS.values(), "overdue", "Overdue"]
-    for text in written:
-        assert not set(text) & set("<>&\"'"), text
-
-
 def test_list_filters_by_due_date_range_and_ignores_garbage(owner_client, partner):
     make_invoice(partner, due_in_days=5)
     make_invoice(partner, due_in_days=40)
@@ -367,26 +357,6 @@ def test_create_invoice_from_a_customer_page_starts_with_that_customer(owner_cli
     stranger = customer_for(other_partner, name="Stranger Danger")
     body = owner_client.get(reverse("invoice_create"), {"customer": stranger.pk}).content.decode()
     assert "Stranger Danger" not in body
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        ["next", "not-a-date", "x"],
-        ["prev", None, None],
-        ["next", 5, 5],
-        ["next", "2026-01-01", "1; DROP"],
-        ["next", "2026-01-01", 10**30],
-    ],
-)
-def test_a_tampered_cursor_shows_the_first_page_not_an_error(owner_client, partner, values):
-    import base64
-    import json
-
-    make_invoice(partner)
-    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-    response = owner_client.get(reverse("invoice_list"), {"cursor": cursor, "sort": "due"})
-    assert response.status_code == 200
 
 
 def test_an_absurd_total_is_refused_in_words_not_a_database_error(owner_client, partner):

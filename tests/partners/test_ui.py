@@ -1,4 +1,4 @@
-"""The dashboard markup written in Python (partners.templatetags.ui, invoicing.templatetags.invoice_list)."""
+"""The side navigation, the invoice list's tabs and its filter selects."""
 
 import re
 
