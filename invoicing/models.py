@@ -31,6 +31,25 @@ class PaymentOption(models.TextChoices):
 # Issued and not settled: these take payments and credit notes, and count as owed (uncollectible too:
 # the debt stands even if the partner no longer chases it).
 ISSUED_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+# What a customer can pay, as a query: Invoice.refusal(InvoiceAction.PAY) says the same of one invoice.
+PAYABLE = models.Q(status__in=ISSUED_STATUSES, amount_due__gt=0)
+
+
+class InvoiceAction(models.TextChoices):
+    """What a person (or a job) may ask of an invoice; Invoice.refusal says whether it may, now."""
+
+    EDIT = "edit", "Edit"  # the customer, lines, dates and texts of a draft
+    FINALIZE = "finalize", "Finalize"
+    PAY_LINK = "pay_link", "Issue a pay link"
+    SEND = "send", "Send"
+    TAKE_PAYMENT = "take_payment", "Record a payment"  # offline money, gateway money, customer credit
+    CHARGE = "charge", "Charge a saved payment method"
+    PAY = "pay", "Pay online"  # the customer, on the pay page or in the portal
+    CREDIT_NOTE = "credit_note", "Issue a credit note"
+    MARK_UNCOLLECTIBLE = "mark_uncollectible", "Mark uncollectible"
+    VOID = "void", "Void"
+    DUPLICATE = "duplicate", "Duplicate"
+
 
 OPTIONS_NEEDING_A_METHOD = {
     PaymentOption.CHARGE_NOW,
@@ -151,17 +170,95 @@ class Invoice(models.Model):
         return self.number or f"Draft {self.pk}"
 
     @property
+    def display_number(self) -> str:
+        return self.number or "Draft"
+
+    # Its state, for pages (a template compares no status strings) ---------------------------------
+
+    @property
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
 
     @property
-    def display_number(self) -> str:
-        return self.number or "Draft"
+    def is_open(self) -> bool:
+        return self.status == InvoiceStatus.OPEN
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == InvoiceStatus.PAID
+
+    @property
+    def is_void(self) -> bool:
+        return self.status == InvoiceStatus.VOID
+
+    @property
+    def is_uncollectible(self) -> bool:
+        return self.status == InvoiceStatus.UNCOLLECTIBLE
 
     @property
     def is_overdue(self) -> bool:
         """Open and past its due date where the partner is."""
-        return self.status == InvoiceStatus.OPEN and self.due_date < self.partner.today()
+        return self.is_open and self.due_date < self.partner.today()
+
+    @property
+    def needs_attention(self) -> bool:
+        """Automatic charging stopped (a hard decline, or the retries used up) and it is still open."""
+        return self.is_open and self.collection_failed_at is not None
+
+    # What it allows: the one definition. Services refuse with these words; pages offer only what
+    # is allowed ({% if invoice.allows.void %}). Rules that need other rows stay with what reads them: a
+    # charge in flight (payments.collection.live_attempt_error), what a payment has left to refund
+    # (Payment.refundable).
+
+    def refusal(self, action: InvoiceAction) -> str:
+        """Why the invoice does not allow `action` now, in words for a person; "" when it does."""
+        status = self.get_status_display().lower()
+        issued = self.status in ISSUED_STATUSES
+        match InvoiceAction(action):
+            case InvoiceAction.EDIT if not self.is_draft:
+                return "Only drafts can be edited. An issued invoice is frozen; only its memo can change."
+            case InvoiceAction.FINALIZE if not self.is_draft:
+                return f"{self.display_number} is already {status}."
+            case InvoiceAction.PAY_LINK if self.is_draft:
+                return "A draft has no pay link. Finalize the invoice first."
+            case InvoiceAction.SEND if self.is_draft or self.is_void:
+                return f"A {status} invoice can't be sent."
+            case InvoiceAction.TAKE_PAYMENT if not issued:
+                return f"A {status} invoice can't take payments."
+            case InvoiceAction.CHARGE if not issued:
+                return f"This invoice is {status}; there is nothing to charge."
+            case InvoiceAction.PAY if self.is_paid:
+                return f"Invoice {self.number} is already paid."
+            case InvoiceAction.PAY if self.is_void:
+                return f"Invoice {self.number} was cancelled (void)."
+            case InvoiceAction.PAY if not issued or not self.amount_due:
+                return f"Nothing is due on invoice {self.display_number}."
+            case InvoiceAction.CREDIT_NOTE if not issued:
+                return f"Credit notes apply to open invoices; this one is {status}."
+            case InvoiceAction.MARK_UNCOLLECTIBLE if not self.is_open:
+                return "Only open invoices can be marked uncollectible."
+            case InvoiceAction.VOID if not issued:
+                return f"A {status} invoice can't be voided."
+            case InvoiceAction.VOID if self.amount_paid:
+                return "This invoice has payments. Issue a credit note for the unpaid part instead."
+        return ""
+
+    @property
+    def allows(self) -> "InvoiceAllows":
+        return InvoiceAllows(self)
+
+
+class InvoiceAllows:
+    """`invoice.allows.credit_note` in a template: whether the invoice allows the action now. A name
+    that is not an InvoiceAction raises, so a typo fails the page instead of hiding a button."""
+
+    def __init__(self, invoice: Invoice):
+        self._invoice = invoice
+
+    def __getattr__(self, action: str) -> bool:
+        if action.startswith("_"):  # copy, pickle and friends probing for special methods
+            raise AttributeError(action)
+        return not self._invoice.refusal(InvoiceAction(action))
 
 
 class InvoiceLine(models.Model):

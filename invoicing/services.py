@@ -21,11 +21,11 @@ from core.tasks import enqueue
 from customers.models import Customer, PaymentMethod
 from invoicing import money, signals
 from invoicing.models import (
-    ISSUED_STATUSES,
     OPTIONS_NEEDING_A_METHOD,
     CreditNote,
     EventKind,
     Invoice,
+    InvoiceAction,
     InvoiceEvent,
     InvoiceLine,
     InvoiceStatus,
@@ -242,10 +242,8 @@ def invoice_create(
 @transaction.atomic
 def invoice_update_draft(*, invoice: Invoice, data: InvoiceInput, actor: User | None) -> Invoice:
     invoice = _lock(invoice)
-    if invoice.status != InvoiceStatus.DRAFT:
-        raise ValidationError(
-            "Only drafts can be edited. An issued invoice is frozen; only its memo can change."
-        )
+    if refusal := invoice.refusal(InvoiceAction.EDIT):
+        raise ValidationError(refusal)
     invoice_validate(partner=invoice.partner, data=data)
     for field in ("customer", "currency", "due_date", "memo", "footer", "payment_option", "payment_method"):
         setattr(invoice, field, getattr(data, field))
@@ -281,8 +279,8 @@ def buyer_details(customer: Customer) -> dict:
 def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
     """Issue a draft: give it the next number, copy seller and buyer, and freeze it."""
     invoice = _lock(invoice)
-    if invoice.status != InvoiceStatus.DRAFT:
-        raise ValidationError(f"{invoice.display_number} is already {invoice.get_status_display().lower()}.")
+    if refusal := invoice.refusal(InvoiceAction.FINALIZE):
+        raise ValidationError(refusal)
     partner = invoice.partner
     today = partner.today()
     if invoice.due_date < today:
@@ -329,10 +327,8 @@ def invoice_update_memo(*, invoice: Invoice, memo: str, actor: User | None) -> I
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
     invoice = _lock(invoice)
-    if invoice.status not in ISSUED_STATUSES:
-        raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't be voided.")
-    if invoice.amount_paid > 0:
-        raise ValidationError("This invoice has payments. Issue a credit note for the unpaid part instead.")
+    if refusal := invoice.refusal(InvoiceAction.VOID):
+        raise ValidationError(refusal)
     signals.invoice_settling.send(sender=Invoice, invoice=invoice, change="void")
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = timezone.now()
@@ -352,8 +348,8 @@ def invoice_void(*, invoice: Invoice, actor: User | None) -> Invoice:
 @transaction.atomic
 def invoice_mark_uncollectible(*, invoice: Invoice, actor: User | None) -> Invoice:
     invoice = _lock(invoice)
-    if invoice.status != InvoiceStatus.OPEN:
-        raise ValidationError("Only open invoices can be marked uncollectible.")
+    if refusal := invoice.refusal(InvoiceAction.MARK_UNCOLLECTIBLE):
+        raise ValidationError(refusal)
     return _write_off(invoice, actor=actor)
 
 
@@ -376,8 +372,8 @@ def invoice_apply_payment(
     *, invoice: Invoice, amount: int, actor: User | None, message: str, **data
 ) -> Invoice:
     """Add money received to an issued invoice; marks it paid when nothing is left due."""
-    if invoice.status not in ISSUED_STATUSES:
-        raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
+    if refusal := invoice.refusal(InvoiceAction.TAKE_PAYMENT):
+        raise ValidationError(refusal)
     if amount <= 0:
         raise ValidationError({"amount": "Enter an amount greater than zero."})
     if amount > invoice.amount_due:
@@ -391,7 +387,7 @@ def invoice_apply_payment(
 
 def invoice_apply_credit(*, invoice: Invoice, amount: int, actor: User | None) -> Invoice:
     """Settle part or all of an issued invoice from the customer's credit balance."""
-    if invoice.status not in ISSUED_STATUSES or not 0 < amount <= invoice.amount_due:
+    if invoice.refusal(InvoiceAction.TAKE_PAYMENT) or not 0 < amount <= invoice.amount_due:
         raise ValidationError("Customer credit can only settle what an issued invoice still owes.")
     invoice.credit_applied += amount
     formatted = money.format_money(amount, invoice.currency)
@@ -496,10 +492,8 @@ def invoices_lock(*, invoice_ids: list[int]) -> dict[int, Invoice]:
 def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: User | None) -> CreditNote:
     """Reduce what is due on an issued invoice. Crediting everything cancels it (void, number kept)."""
     invoice = _lock(invoice)
-    if invoice.status not in ISSUED_STATUSES:
-        raise ValidationError(
-            f"Credit notes apply to open invoices; this one is {invoice.get_status_display().lower()}."
-        )
+    if refusal := invoice.refusal(InvoiceAction.CREDIT_NOTE):
+        raise ValidationError(refusal)
     # Refused while a charge is in flight: settling now could charge a customer who owes nothing.
     signals.invoice_settling.send(sender=Invoice, invoice=invoice, change="credit_note")
     if amount <= 0:

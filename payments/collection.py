@@ -28,7 +28,7 @@ from django_scopes import scopes_disabled
 from core.tasks import enqueue
 from customers.models import Customer, PaymentMethod
 from invoicing import money
-from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceStatus, PaymentOption
+from invoicing.models import EventKind, Invoice, InvoiceAction, InvoiceStatus, PaymentOption
 from invoicing.services import (
     invoice_apply_credit,
     invoice_apply_payment,
@@ -119,7 +119,7 @@ def receive_money(
 ) -> Payment:
     """Record money that arrived for a locked invoice. What the invoice no longer owes (it was paid
     some other way meanwhile) becomes customer credit: money is never silently dropped."""
-    applied = min(amount, invoice.amount_due) if invoice.status in ISSUED_STATUSES else 0
+    applied = 0 if invoice.refusal(InvoiceAction.TAKE_PAYMENT) else min(amount, invoice.amount_due)
     payment = Payment.objects.create(
         partner_id=invoice.partner_id,
         invoice=invoice,
@@ -231,10 +231,8 @@ def attempt_build(
     try_number: int = 1,
 ) -> PaymentAttempt:
     """The rules every attempt obeys (the live-attempt check aside), and its unsaved row."""
-    if invoice.status not in ISSUED_STATUSES:
-        raise ValidationError(
-            f"This invoice is {invoice.get_status_display().lower()}; there is nothing to charge."
-        )
+    if refusal := invoice.refusal(InvoiceAction.CHARGE):
+        raise ValidationError(refusal)
     amount = invoice.amount_due if amount is None else amount
     if amount <= 0:
         raise ValidationError({"amount": "Enter an amount greater than zero."})

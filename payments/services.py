@@ -12,7 +12,7 @@ from django_scopes import scopes_disabled
 
 from customers.models import Customer, PaymentMethod
 from invoicing import money
-from invoicing.models import ISSUED_STATUSES, Invoice
+from invoicing.models import Invoice, InvoiceAction
 from invoicing.services import invoice_apply_refund, invoice_lock
 from partners.models import AuditKind, User
 from partners.services import audit_record
@@ -172,8 +172,8 @@ def payment_record_offline(
         raise ValidationError({"received_on": "The date received can't be in the future."})
     if received_on < today.replace(year=today.year - 10, day=min(today.day, 28)):
         raise ValidationError({"received_on": "The date received can be at most 10 years ago."})
-    if invoice.status not in ISSUED_STATUSES:
-        raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't take payments.")
+    if refusal := invoice.refusal(InvoiceAction.TAKE_PAYMENT):
+        raise ValidationError(refusal)
     # Money may be on its way through the gateway (or a committed attempt is about to be sent by the
     # janitor): settling the invoice now would get the customer charged for a paid invoice.
     if error := live_attempt_error(invoice):

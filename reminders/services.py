@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from core.tasks import enqueue
-from invoicing.models import EventKind, Invoice, InvoiceStatus
+from invoicing.models import EventKind, Invoice, InvoiceAction
 from invoicing.pdf import invoice_pdf_get
 from invoicing.services import invoice_event
 from partners.models import Partner, User
@@ -119,8 +119,8 @@ def customer_recipients(invoice: Invoice) -> tuple[list[str], list[str]]:
 
 def invoice_send(*, invoice: Invoice, actor: User | None) -> OutboundEmail:
     """The partner's "Send": the invoice to the customer and their CC contacts, with its pay link."""
-    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
-        raise ValidationError(f"A {invoice.get_status_display().lower()} invoice can't be sent.")
+    if refusal := invoice.refusal(InvoiceAction.SEND):
+        raise ValidationError(refusal)
     to, cc = customer_recipients(invoice)
     if not to:
         raise ValidationError(

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from customers.selectors import customer_payment_methods
 from invoicing import money, selectors
 from invoicing.forms import CreditNoteForm, MemoForm
-from invoicing.models import ISSUED_STATUSES, Invoice
+from invoicing.models import Invoice, InvoiceAction
 from payments import selectors as payment_selectors
 from payments.forms import ChargeForm, OfflinePaymentForm, RefundForm
 from payments.models import AttemptStatus, Payment, new_idempotency_key
@@ -40,9 +40,8 @@ def refund_form(payment: Payment, data=None) -> RefundForm:
 
 
 def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
-    methods = (
-        list(customer_payment_methods(customer=invoice.customer)) if invoice.status in ISSUED_STATUSES else []
-    )
+    charging = not invoice.refusal(InvoiceAction.CHARGE)
+    methods = list(customer_payment_methods(customer=invoice.customer)) if charging else []
     payments = list(payment_selectors.invoice_payments(invoice=invoice))
     bound_refund = forms.get("refund_form")
     for payment in payments:

@@ -29,7 +29,7 @@ from invoicing.forms import (
     default_due_date,
     default_payment_option,
 )
-from invoicing.models import Invoice, InvoiceStatus, PaymentOption
+from invoicing.models import Invoice, InvoiceAction, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
@@ -341,7 +341,7 @@ def _form_page(request, invoice: Invoice | None):
         if form.is_valid():
             saved = _save(request, form, invoice)
             if saved is not None:
-                verb = "created" if saved.status != InvoiceStatus.DRAFT else "saved as a draft"
+                verb = "saved as a draft" if saved.is_draft else "created"
                 messages.success(request, f"Invoice {saved.display_number} {verb}.{_pay_link_note(saved)}")
                 return redirect("invoice_detail", invoice_id=saved.pk)
     elif form.is_bound:
@@ -357,8 +357,8 @@ def invoice_create(request):
 @partner_view()
 def invoice_edit(request, invoice_id: int):
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
-    if invoice.status != InvoiceStatus.DRAFT:
-        messages.error(request, "Issued invoices are frozen; only the memo can change.")
+    if refusal := invoice.refusal(InvoiceAction.EDIT):
+        messages.error(request, refusal)
         return redirect("invoice_detail", invoice_id=invoice.pk)
     return _form_page(request, invoice)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from customers.models import PaymentMethod
-from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
+from invoicing.models import Invoice, InvoiceAction, InvoiceStatus
 from partners.tokens import token_hash
 from payments.collection import method_to_charge
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
@@ -46,7 +46,7 @@ def pay_link_resolve(*, token: str) -> ResolvedLink:
         )
     if link is None or not hmac.compare_digest(link.token_hash, digest):
         return ResolvedLink(LinkState.UNKNOWN)
-    if link.invoice.status == InvoiceStatus.DRAFT:
+    if link.invoice.is_draft:
         return ResolvedLink(LinkState.UNKNOWN)
     if link.revoked_at is not None:
         return ResolvedLink(LinkState.REVOKED, link)
@@ -67,7 +67,7 @@ def invoices_for_lookup(*, number: str, email: str, limit: int = 5) -> list[Invo
 
 
 def invoice_is_payable(invoice: Invoice) -> bool:
-    return invoice.status in ISSUED_STATUSES and invoice.amount_due > 0
+    return not invoice.refusal(InvoiceAction.PAY)
 
 
 def method_offered(invoice: Invoice) -> PaymentMethod | None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import PaymentMethod
-from invoicing.models import EventKind, Invoice, InvoiceStatus
+from invoicing.models import EventKind, Invoice, InvoiceAction
 from invoicing.services import invoice_event, invoice_lock
 from partners.models import User
 from partners.tokens import token_hash, token_new
@@ -47,8 +47,8 @@ def pay_link_url(token: str) -> str:
 def pay_link_issue(*, invoice: Invoice) -> str:
     """A new link for an issued invoice; returns its URL, the only time it can be known. This is the
     hook for emails (issue 7): call it while drawing each email and put the URL in that email."""
-    if invoice.status == InvoiceStatus.DRAFT:
-        raise ValidationError("A draft has no pay link. Finalize the invoice first.")
+    if refusal := invoice.refusal(InvoiceAction.PAY_LINK):
+        raise ValidationError(refusal)
     token = token_new()
     PayLink.objects.create(
         partner_id=invoice.partner_id,

@@ -22,6 +22,7 @@ from django_scopes import scope
 
 from core.forms import apply_errors
 from invoicing import money
+from invoicing.models import InvoiceAction
 from invoicing.pdf import brand_colours, invoice_pdf_get
 from partners.ratelimit import client_ip, rate_limit_allows
 from partners.tokens import token_hash
@@ -282,11 +283,7 @@ def pay_confirm(request, link: PayLink):
 
 
 def _not_payable_message(invoice) -> str:
-    if invoice.status == "paid":
-        return f"Invoice {invoice.number} is already paid. Nothing was charged."
-    if invoice.status == "void":
-        return f"Invoice {invoice.number} was cancelled (void). Nothing was charged."
-    return f"Nothing is due on invoice {invoice.number}. Nothing was charged."
+    return f"{invoice.refusal(InvoiceAction.PAY)} Nothing was charged."
 
 
 def _to_result(link: PayLink, key: str):

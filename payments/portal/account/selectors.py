@@ -8,7 +8,7 @@ from django.http import Http404
 from django_scopes import scopes_disabled
 
 from customers.models import Customer
-from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
+from invoicing.models import PAYABLE, Invoice, InvoiceStatus
 from partners.models import Partner
 from payments.models import AttemptTrigger, PaymentAttempt
 
@@ -46,19 +46,13 @@ def _invoices(customer: Customer):
 def open_invoices_by_currency(*, customer: Customer) -> dict[str, list[Invoice]]:
     """What the customer still owes, oldest due first, grouped by currency (each group is paid together)."""
     groups = defaultdict(list)
-    for invoice in (
-        _invoices(customer).filter(status__in=ISSUED_STATUSES, amount_due__gt=0).order_by("due_date", "id")
-    ):
+    for invoice in _invoices(customer).filter(PAYABLE).order_by("due_date", "id"):
         groups[invoice.currency].append(invoice)
     return dict(sorted(groups.items()))
 
 
 def past_invoices(*, customer: Customer) -> list[Invoice]:
-    return list(
-        _invoices(customer)
-        .exclude(status__in=ISSUED_STATUSES, amount_due__gt=0)
-        .order_by("-issue_date", "-id")[:PAST_INVOICES_SHOWN]
-    )
+    return list(_invoices(customer).exclude(PAYABLE).order_by("-issue_date", "-id")[:PAST_INVOICES_SHOWN])
 
 
 def customer_invoice_get(*, customer: Customer, invoice_id: int) -> Invoice:
@@ -72,7 +66,7 @@ def customer_open_invoices(*, customer: Customer, invoice_ids: list[int], curren
     """The customer's own payable invoices among `invoice_ids` in `currency`; anything else is dropped."""
     return list(
         _invoices(customer)
-        .filter(pk__in=invoice_ids, currency=currency, status__in=ISSUED_STATUSES, amount_due__gt=0)
+        .filter(PAYABLE, pk__in=invoice_ids, currency=currency)
         .select_related("partner", "customer")
         .order_by("due_date", "id")
     )
