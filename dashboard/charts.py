@@ -7,9 +7,6 @@ reads without colour; each chart also has a table with the same numbers (and the
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
-
-from invoicing import money
 
 WIDTH = 640
 
@@ -35,16 +32,6 @@ class Chart:
     height: int
     bars: list[Bar]
     axis_y: float = 0  # the baseline of a column chart
-
-
-def compact_money(minor: int, currency: str) -> str:
-    """$12.3k, €1.2M, ¥950: short enough to sit above a narrow column."""
-    value = money.to_decimal(minor, currency)
-    symbol = money.CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    for limit, suffix in ((Decimal(10**9), "B"), (Decimal(10**6), "M"), (Decimal(10**3), "k")):
-        if value >= limit:
-            return f"{symbol}{value / limit:.1f}{suffix}"
-    return f"{symbol}{value:.0f}"
 
 
 def horizontal_bars(rows: list[tuple[str, int, str, str]], *, label_width: int = 110) -> Chart:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from django.db.models import QuerySet
 
+from core import money
 from customers.models import Customer
-from invoicing import money
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Partner
 from payments.models import Payment, PaymentMethodType

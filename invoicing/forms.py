@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
-from invoicing import money
+from core import money
 from invoicing.models import PaymentOption
 from partners.models import CURRENCY_CHOICES, Partner
 

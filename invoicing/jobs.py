@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from core.formats import format_day
 from customers.models import Customer, PaymentMethod
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
@@ -117,7 +118,7 @@ def _do_period(schedule: RecurringSchedule, *, today: datetime.date) -> str:
                 _issue_invoice(schedule, period=period)
         except ValidationError as error:
             # Nothing was written for the period: pause and tell the partner; resuming carries on.
-            problem = f"The invoice for {period:%b %-d, %Y} was not issued: {' '.join(error.messages)}"
+            problem = f"The invoice for {format_day(period)} was not issued: {' '.join(error.messages)}"
             schedule.status, schedule.problem = RecurringStatus.PAUSED, problem[:500]
             schedule.save(update_fields=["status", "problem", "updated_at"])
             return "paused"
@@ -159,12 +160,12 @@ def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date) -> Inv
         partner=schedule.partner, data=data, created_by=None, finalize=True, method_required=False
     )
     issued = invoice.issue_date
-    late = f", issued {issued:%b %-d} after invoicing was down" if period < issued else ""
+    late = f", issued {format_day(issued, year=False)} after invoicing was down" if period < issued else ""
     invoice_event(
         invoice,
         EventKind.RECURRING,
         actor=None,
-        message=f"Recurring payment {schedule.pk}, period of {period:%b %-d, %Y}{late}",
+        message=f"Recurring payment {schedule.pk}, period of {format_day(period)}{late}",
         schedule_id=schedule.pk,
     )
     RecurringRun.objects.create(

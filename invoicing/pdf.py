@@ -31,8 +31,9 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from core.formats import format_day
+from core.money import format_money
 from invoicing.models import Invoice, InvoicePdf, InvoiceStatus
-from invoicing.money import format_money
 from invoicing.services import buyer_details, seller_details
 
 logger = logging.getLogger(__name__)
@@ -180,8 +181,8 @@ def _context(invoice: Invoice) -> dict:
         "buyer": buyer,
         "brand": brand_colours(seller.get("brand_colour")),
         "stamp": STAMPS.get(invoice.status, ""),
-        "issue_date": format_date(invoice.issue_date),
-        "due_date": format_date(invoice.due_date),
+        "issue_date": format_day(invoice.issue_date),
+        "due_date": format_day(invoice.due_date),
         "lines": [_line(line, currency) for line in lines],
         # One rate for every line is said once, in the totals ("Tax (8.25% on $500.00)"); a column
         # repeating it on each line costs the reader a column and the render 2-3 ms.
@@ -208,8 +209,8 @@ def _headline(invoice: Invoice) -> str:
     if invoice.status == InvoiceStatus.PAID:
         paid_on = invoice.paid_at.astimezone(invoice.partner.zone).date() if invoice.paid_at else None
         total = format_money(invoice.total, invoice.currency)
-        return f"{total} paid on {format_date(paid_on)}" if paid_on else f"{total} paid"
-    return f"{format_money(invoice.amount_due, invoice.currency)} due {format_date(invoice.due_date)}"
+        return f"{total} paid on {format_day(paid_on)}" if paid_on else f"{total} paid"
+    return f"{format_money(invoice.amount_due, invoice.currency)} due {format_day(invoice.due_date)}"
 
 
 def _seller(invoice: Invoice) -> dict:
@@ -295,8 +296,3 @@ def _taxes(lines: list, currency: str) -> list[dict]:
 def _plain_decimal(value: Decimal) -> str:
     """2.000 -> '2', 8.2500 -> '8.25', 10 -> '10' (never '1E+1')."""
     return f"{Decimal(value).normalize():f}"
-
-
-def format_date(value) -> str:
-    """'Nov 21, 2026', the same on every platform (no %-d)."""
-    return f"{value:%b} {value.day}, {value.year}" if value else ""

@@ -9,8 +9,9 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core import money
+from core.formats import format_day
 from customers.models import Customer, PaymentMethod
-from invoicing import money
 from invoicing.models import (
     PaymentOption,
     RecurringEnd,
@@ -244,9 +245,9 @@ def recurring_validate(*, partner: Partner, data: RecurringInput, earliest_start
         earliest_start.year + MAX_START_AHEAD_YEARS, earliest_start.month, earliest_start.day
     )
     if data.start_date < earliest_start:
-        errors["start_date"] = f"Choose {earliest_start:%b %-d, %Y} or later."
+        errors["start_date"] = f"Choose {format_day(earliest_start)} or later."
     elif data.start_date > latest_start:
-        errors["start_date"] = f"Choose {latest_start:%b %-d, %Y} or earlier."
+        errors["start_date"] = f"Choose {format_day(latest_start)} or earlier."
     if data.end_mode == RecurringEnd.AFTER_COUNT and not (data.end_count or 0) >= 1:
         errors["end_count"] = "Enter how many invoices to issue, 1 or more."
     if data.end_mode == RecurringEnd.ON_DATE and (data.end_date is None or data.end_date < data.start_date):

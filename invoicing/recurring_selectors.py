@@ -3,8 +3,8 @@
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from core import money
 from customers.models import PaymentMethod
-from invoicing import money
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     PaymentOption,

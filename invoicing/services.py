@@ -17,9 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import money
+from core.formats import format_day
 from core.tasks import enqueue
 from customers.models import Customer, PaymentMethod
-from invoicing import money, signals
+from invoicing import signals
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     CreditNote,
@@ -133,9 +135,8 @@ def invoice_validate(*, partner: Partner, data: InvoiceInput, method_required: b
     elif customer.is_archived:
         errors["customer"] = f"{customer.display_name} is archived. Restore the customer to invoice them."
     if data.due_date < partner.today():
-        errors["due_date"] = (
-            f"The due date can't be in the past. Today is {partner.today():%b %-d, %Y} in {partner.timezone}."
-        )
+        today = format_day(partner.today())
+        errors["due_date"] = f"The due date can't be in the past. Today is {today} in {partner.timezone}."
     elif data.due_date > partner.today() + MAX_DUE_AHEAD:
         # Reminders and pay links count days past the due date; near 9999-12-31 that overflows.
         errors["due_date"] = "The due date can be at most 10 years from today."

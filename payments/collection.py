@@ -25,9 +25,10 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from core import money
+from core.formats import format_day
 from core.tasks import enqueue
 from customers.models import Customer, PaymentMethod
-from invoicing import money
 from invoicing.models import EventKind, Invoice, InvoiceAction, InvoiceStatus, PaymentOption
 from invoicing.services import (
     invoice_apply_credit,
@@ -324,7 +325,7 @@ def collection_start(*, invoice: Invoice, actor: User | None) -> None:
             invoice=invoice,
             at=at,
             actor=actor,
-            message=f"Will charge the default payment method on {invoice.due_date:%b %-d, %Y}",
+            message=f"Will charge the default payment method on {format_day(invoice.due_date)}",
         )
 
 
@@ -573,5 +574,5 @@ def _schedule_retry(invoice: Invoice, attempt: PaymentAttempt) -> None:
     invoice_schedule_charge(
         invoice=invoice,
         at=_local_midnight(day, partner.zone),
-        message=f"Retry {attempt.try_number} of {len(retry_days)} on {day:%b %-d, %Y}",
+        message=f"Retry {attempt.try_number} of {len(retry_days)} on {format_day(day)}",
     )

@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from core import money
 from customers.models import Customer, PaymentMethod
-from invoicing import money
 from invoicing.models import Invoice, InvoiceAction
 from invoicing.services import invoice_apply_refund, invoice_lock
 from partners.models import AuditKind, User

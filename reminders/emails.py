@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.urls import reverse
 
-from invoicing import money
+from core import money
+from core.formats import format_day
 from invoicing.models import Invoice, PaymentOption
 from partners.models import Partner
 from reminders.models import NotificationKind, NotificationSettings
@@ -55,7 +56,7 @@ def invoice_subject(*, invoice: Invoice, kind: str, offset_days: int, level: int
     if kind == NotificationKind.OVERDUE:
         prefix = ("", "Second reminder: ", "Final reminder: ")[level]
         return f"{prefix}invoice {number} from {partner} is {_days(offset_days)} overdue ({amount})"
-    return f"Invoice {number} from {partner}: {amount} due {invoice.due_date:%b %-d, %Y}"
+    return f"Invoice {number} from {partner}: {amount} due {format_day(invoice.due_date)}"
 
 
 def brand(partner: Partner) -> dict:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from invoicing import money
+from core import money
 from invoicing.models import Invoice
 from partners.models import Invitation, Partner
 from payments.portal.account.services import portal_sign_in_link_create

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "anymail",
+    "core",  # no models: its template filters ({% load formats %})
     "partners",
     "customers",
     "invoicing",

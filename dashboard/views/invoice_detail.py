@@ -3,8 +3,9 @@ form's errors (record a payment, issue a credit note, charge, refund)."""
 
 from django.shortcuts import render
 
+from core import money
 from customers.selectors import customer_payment_methods
-from invoicing import money, selectors
+from invoicing import selectors
 from invoicing.forms import CreditNoteForm, MemoForm
 from invoicing.models import Invoice, InvoiceAction
 from payments import selectors as payment_selectors

@@ -8,10 +8,11 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import money
 from core.forms import apply_errors
 from customers.selectors import customer_payment_methods
 from dashboard.views.invoice_detail import charge_form, refund_form, render_detail
-from invoicing import money, selectors
+from invoicing import selectors
 from partners.permissions import partner_view
 from payments import selectors as payment_selectors
 from payments.collection import charge_invoice

@@ -14,13 +14,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core import money
 from core.forms import apply_errors
 from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
 from dashboard.views.invoice_detail import render_detail
-from invoicing import money, selectors, services
+from invoicing import selectors, services
 from invoicing.forms import (
     PAYMENT_OPTION_HELP,
     CreditNoteForm,

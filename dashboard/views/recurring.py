@@ -8,6 +8,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import money
 from core.forms import apply_errors
 from core.params import parse_id
 from customers.selectors import customer_payment_methods
@@ -19,7 +20,7 @@ from dashboard.views.invoices import (
     form_customer,
     form_lines,
 )
-from invoicing import money, recurring
+from invoicing import recurring
 from invoicing import recurring_selectors as selectors
 from invoicing.forms import default_payment_option
 from invoicing.models import PaymentOption, RecurringEnd, RecurringSchedule

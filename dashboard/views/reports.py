@@ -7,11 +7,13 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
+from core import money
+from core.formats import format_day
 from customers.selectors import customer_list
 from dashboard import activity, export, reports
-from dashboard.charts import columns, compact_money, horizontal_bars
+from dashboard.charts import columns, horizontal_bars
 from dashboard.views.invoices import list_filters
-from invoicing import money, selectors
+from invoicing import selectors
 from partners.permissions import partner_view
 
 
@@ -30,7 +32,11 @@ def _figure_label(figure: reports.Figure, currency: str) -> str:
 
 def _cash_chart(currency: str, weeks: list[reports.Week]):
     rows = [
-        (f"{week.start:%b} {week.start.day}", week.amount, compact_money(week.amount, currency))
+        (
+            format_day(week.start, year=False),
+            week.amount,
+            money.format_money(week.amount, currency, compact=True),
+        )
         for week in weeks
     ]
     return columns(rows)

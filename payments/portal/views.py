@@ -20,8 +20,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from django_scopes import scope
 
+from core import money
 from core.forms import apply_errors
-from invoicing import money
 from invoicing.models import InvoiceAction
 from invoicing.pdf import brand_colours, invoice_pdf_get
 from partners.ratelimit import client_ip, rate_limit_allows

@@ -22,10 +22,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
+from core import money
 from core.params import parse_id
 from customers.selectors import customer_payment_methods
 from customers.services import customer_update
-from invoicing import money
 from invoicing.pdf import invoice_pdf_get
 from partners.ratelimit import client_ip, rate_limit_allows
 from payments import services as payment_services

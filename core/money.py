@@ -78,14 +78,28 @@ def format_plain(minor: int, currency: str) -> str:
     return f"{to_decimal(minor, currency):.{places}f}"
 
 
-def format_money(minor: int, currency: str) -> str:
-    """'$1,250.50', 'KWD 1.250', '¥1,250': for reading."""
-    places = exponent(currency)
-    whole, fraction = divmod(abs(minor), 10**places)  # integers: exact, and cheap on long lists
-    number = f"{whole:,}.{fraction:0{places}d}" if places else f"{whole:,}"
+def format_money(minor: int, currency: str, *, compact: bool = False) -> str:
+    """How an amount reads everywhere a person sees one (pages through the `money` filter, emails, PDFs,
+    messages): '$1,250.50', 'KWD 1.250', '¥1,250'. Compact, short enough to sit above a narrow chart
+    column: '$12.3k', '€1.2M', '¥950'."""
+    number = _compact_number(abs(minor), currency) if compact else _full_number(abs(minor), currency)
     sign = "-" if minor < 0 else ""
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency} {number}"
+
+
+def _full_number(minor: int, currency: str) -> str:
+    places = exponent(currency)
+    whole, fraction = divmod(minor, 10**places)  # integers: exact, and cheap on long lists
+    return f"{whole:,}.{fraction:0{places}d}" if places else f"{whole:,}"
+
+
+def _compact_number(minor: int, currency: str) -> str:
+    value = to_decimal(minor, currency)
+    for limit, suffix in ((Decimal(10**9), "B"), (Decimal(10**6), "M"), (Decimal(10**3), "k")):
+        if value >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:.0f}"
 
 
 @dataclass(frozen=True)

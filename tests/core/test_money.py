@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from invoicing import money
+from core import money
 
 
 @pytest.mark.parametrize(
@@ -58,6 +58,23 @@ def test_impossible_amounts_are_refused_in_words(text, currency, message):
 )
 def test_formatting_follows_the_currency_exponent(minor, currency, text):
     assert money.format_money(minor, currency) == text
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "text"),
+    [
+        (95_000, "JPY", "¥95.0k"),
+        (950, "JPY", "¥950"),
+        (1_234_567, "USD", "$12.3k"),
+        (123_456_789, "EUR", "€1.2M"),
+        (250_000_000_000, "GBP", "£2.5B"),
+        (4_999, "USD", "$50"),
+        (1_500_000, "CHF", "CHF 15.0k"),
+        (0, "USD", "$0"),
+    ],
+)
+def test_compact_amounts_fit_a_chart_column(minor, currency, text):
+    assert money.format_money(minor, currency, compact=True) == text
 
 
 def test_tax_is_rounded_per_line_half_up():

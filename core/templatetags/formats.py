@@ -1,0 +1,31 @@
+"""{% load formats %}: {{ invoice.total|money:invoice.currency }}, {{ invoice.due_date|day }},
+{{ event.created_at|moment }}; the one way each reads (core.money, core.formats)."""
+
+from django import template
+
+from core import formats
+from core.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount_minor, currency: str) -> str:
+    """{{ invoice.total|money:invoice.currency }} -> "$1,250.00"."""
+    if amount_minor is None or amount_minor == "":
+        return ""
+    return format_money(int(amount_minor), currency)
+
+
+@register.filter
+def day(value, shape: str = "") -> str:
+    """{{ invoice.due_date|day }} -> "Nov 21, 2026"; {{ date|day:"weekday" }} -> "Sat, Nov 21, 2026"."""
+    if shape not in ("", "weekday"):
+        raise template.TemplateSyntaxError(f'day takes no shape or "weekday", not {shape!r}')
+    return formats.format_day(value or None, weekday=shape == "weekday")
+
+
+@register.filter
+def moment(value) -> str:
+    """{{ event.created_at|moment }} -> "Nov 21, 2026, 3:05 PM" where the partner is."""
+    return formats.format_moment(value or None)
