@@ -46,6 +46,123 @@ def parse_money_field(form: forms.Form, field: str, currency: str) -> int | None
         return None
 
 
+class LineForm(forms.Form):
+    """One itemized line, as typed. A row with neither a description nor a price is blank and left out;
+    its cleaned_data is empty."""
+
+    description = forms.CharField(label="Description", required=False, max_length=500)
+    quantity = forms.CharField(
+        label="Quantity",
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "1", "size": 6}),
+    )
+    unit_price = MoneyField(
+        label="Unit price",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 10}),
+    )
+    tax_rate = forms.CharField(
+        label="Tax rate",
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "0", "size": 5}),
+    )
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    @property
+    def is_blank(self) -> bool:
+        return not any(str(self[name].value() or "").strip() for name in ("description", "unit_price"))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.is_blank:
+            return {}
+        description = (cleaned.get("description") or "").strip()
+        if not description and not self.has_error("description"):
+            self.add_error("description", "Describe the item.")
+        quantity = self._decimal(
+            "quantity", cleaned.get("quantity") or "1", "Enter a quantity, like 1 or 2.5."
+        )
+        if quantity is not None and not 0 < quantity < 10**9:
+            self.add_error("quantity", "The quantity must be greater than zero.")
+        tax_rate = self._decimal(
+            "tax_rate", cleaned.get("tax_rate") or "0", "Enter a tax rate in %, like 8.25."
+        )
+        if tax_rate is not None and not 0 <= tax_rate <= 100:
+            self.add_error("tax_rate", "The tax rate must be between 0 and 100%.")
+        unit_price = parse_money_field(self, "unit_price", self.currency)
+        if unit_price is None and not self.has_error("unit_price"):
+            self.add_error("unit_price", "Enter an amount, like 1250.00.")
+        return {
+            "description": description,
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "tax_rate": tax_rate,
+        }
+
+    def _decimal(self, field: str, text: str, message: str) -> Decimal | None:
+        try:
+            value = Decimal(text.strip().replace(",", "."))
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value.as_tuple().exponent < -4:
+            if not self.has_error(field):
+                self.add_error(field, message)
+            return None
+        return value
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "missing_management_form": "The lines could not be read. Type them again.",
+        "too_many_forms": "An invoice can have at most %(num)d lines.",
+        "too_few_forms": "Add at least %(num)d lines.",
+    }
+
+    def lines(self) -> list[dict]:
+        """The lines typed, blank rows left out; call after is_valid()."""
+        return [form.cleaned_data for form in self.forms if form.cleaned_data]
+
+    def typed(self) -> list[dict[str, str]]:
+        """What each row holds as text (typed, or as first shown), valid or not: the totals preview."""
+        return [{name: str(form[name].value() or "") for name in form.fields} for form in self.forms]
+
+    def has_lines(self) -> bool:
+        return any(not form.is_blank for form in self.forms)
+
+
+LineFormSet = forms.formset_factory(
+    LineForm, formset=BaseLineFormSet, extra=0, max_num=MAX_LINES, absolute_max=MAX_LINES
+)
+LINES_PREFIX = "line"
+BLANK_LINES = 3  # a new invoice shows three rows; an edited one its lines and one more
+
+
+def lines_as_typed(lines, currency: str) -> list[dict]:
+    """An invoice's or a schedule's saved lines as the editor shows them to be changed."""
+    return [
+        {
+            "description": line.description,
+            "quantity": f"{line.quantity.normalize():f}",
+            "unit_price": money.format_plain(line.unit_price, currency),
+            "tax_rate": f"{line.tax_rate.normalize():f}",
+        }
+        for line in lines
+    ]
+
+
+def add_blank_line(data) -> None:
+    """ "Add line" without JavaScript: the page comes back with one more row (`data` is a mutable copy)."""
+    key = f"{LINES_PREFIX}-TOTAL_FORMS"
+    count = data.get(key, "")
+    if count.isascii() and count.isdigit() and int(count) < MAX_LINES:
+        data[key] = str(int(count) + 1)
+
+
 class InvoiceForm(forms.Form):
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
     customer_query = forms.CharField(label="Customer", required=False, max_length=200)
@@ -64,17 +181,30 @@ class InvoiceForm(forms.Form):
     )
     payment_method = forms.IntegerField(required=False, widget=forms.Select)
 
-    def __init__(self, *args, partner: Partner, **kwargs):
+    def __init__(self, *args, partner: Partner, lines: list[dict] | None = None, **kwargs):
+        """`lines`: the rows to start from when the form is not bound (a draft's or a schedule's lines)."""
         super().__init__(*args, **kwargs)
         self.partner = partner
-        self.lines: list[dict] = []
-        self.line_errors: dict[int, dict[str, str]] = {}
+        currency = self.data.get("currency") if self.is_bound else self.initial.get("currency")
+        if currency not in money.CURRENCY_EXPONENTS:
+            currency = partner.default_currency  # and `currency` refuses it
+        self.lines = LineFormSet(
+            self.data if self.is_bound else None,
+            prefix=LINES_PREFIX,
+            initial=lines,
+            form_kwargs={"currency": currency},  # prices are read in the invoice's currency
+        )
+        if not self.is_bound:
+            self.lines.extra = max(BLANK_LINES - len(lines or []), 1)
 
     def clean(self):
         cleaned = super().clean()
         currency = cleaned.get("currency") or self.partner.default_currency
         cleaned["amount_minor"] = parse_money_field(self, "amount", currency)
-        cleaned["lines"] = self._clean_lines(currency)
+        lines_valid = self.lines.is_valid()
+        cleaned["lines"] = self.lines.lines() if lines_valid else []
+        if not lines_valid:
+            self.add_error(None, "Some lines need attention; see the messages beside them.")
         if (
             not cleaned.get("customer")
             and not cleaned.get("new_customer_email")
@@ -87,65 +217,6 @@ class InvoiceForm(forms.Form):
         if cleaned.get("new_customer_email") and not cleaned.get("new_customer_name"):
             self.add_error("new_customer_name", "Enter the new customer's name.")
         return cleaned
-
-    def _clean_lines(self, currency: str) -> list[dict]:
-        """Itemized lines come as parallel lists (line-description, line-quantity, ...), one per row."""
-        names = ("description", "quantity", "unit_price", "tax_rate")
-        columns = (
-            [self.data.getlist(f"line-{name}") for name in names] if hasattr(self.data, "getlist") else []
-        )
-        rows = list(zip(*columns, strict=False))[:MAX_LINES] if columns else []
-        lines = []
-        for index, (description, quantity, unit_price, tax_rate) in enumerate(rows):
-            self.lines.append(
-                {
-                    "description": description,
-                    "quantity": quantity,
-                    "unit_price": unit_price,
-                    "tax_rate": tax_rate,
-                }
-            )
-            if not any(value.strip() for value in (description, unit_price)):
-                continue  # an empty row
-            errors, line = {}, {"description": description.strip()[:500]}
-            if not line["description"]:
-                errors["description"] = "Describe the item."
-            line["quantity"] = _decimal(
-                quantity or "1", errors, "quantity", "Enter a quantity, like 1 or 2.5."
-            )
-            if line["quantity"] is not None and not (0 < line["quantity"] < 10**9):
-                errors["quantity"] = "The quantity must be greater than zero."
-            line["tax_rate"] = _decimal(
-                tax_rate or "0", errors, "tax_rate", "Enter a tax rate in %, like 8.25."
-            )
-            if line["tax_rate"] is not None and not (0 <= line["tax_rate"] <= 100):
-                errors["tax_rate"] = "The tax rate must be between 0 and 100%."
-            try:
-                line["unit_price"] = money.parse_amount(unit_price, currency)
-            except money.MoneyError as error:
-                errors["unit_price"] = str(error)
-            if errors:
-                self.line_errors[index] = errors
-            else:
-                lines.append(line)
-        if self.line_errors:
-            self.add_error(None, "Some lines need attention; see the messages beside them.")
-        return lines
-
-    def has_lines(self) -> bool:
-        return any(line["description"].strip() or line["unit_price"].strip() for line in self.lines)
-
-
-def _decimal(text: str, errors: dict, field: str, message: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        errors[field] = message
-        return None
-    if not value.is_finite() or value.as_tuple().exponent < -4:
-        errors[field] = message
-        return None
-    return value
 
 
 class MemoForm(forms.Form):

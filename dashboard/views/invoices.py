@@ -27,8 +27,10 @@ from invoicing.forms import (
     CreditNoteForm,
     InvoiceForm,
     MemoForm,
+    add_blank_line,
     default_due_date,
     default_payment_option,
+    lines_as_typed,
 )
 from invoicing.models import Invoice, InvoiceAction, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
@@ -38,7 +40,6 @@ from payments.services import payment_record_offline
 from reminders.selectors import bounced_emails
 
 CUSTOMER_RESULTS = 8
-BLANK_LINES = 3
 
 
 # The list ---------------------------------------------------------------------------------------
@@ -139,21 +140,6 @@ def _initial(partner, invoice: Invoice | None = None) -> dict:
     }
 
 
-def _initial_lines(invoice: Invoice | None) -> list[dict]:
-    lines = []
-    if invoice is not None:
-        for line in invoice.lines.all():
-            lines.append(
-                {
-                    "description": line.description,
-                    "quantity": f"{line.quantity.normalize():f}",
-                    "unit_price": money.format_plain(line.unit_price, invoice.currency),
-                    "tax_rate": f"{line.tax_rate.normalize():f}",
-                }
-            )
-    return lines
-
-
 def _customer_or_none(request, customer_id: int | None) -> Customer | None:
     if customer_id is None:
         return None
@@ -168,12 +154,9 @@ def _selected_customer(request, form: InvoiceForm) -> Customer | None:
     return _customer_or_none(request, parse_id(raw))
 
 
-def _form_context(
-    request, form: InvoiceForm, *, invoice: Invoice | None = None, lines: list[dict] | None = None
-):
+def _form_context(request, form: InvoiceForm, *, invoice: Invoice | None = None):
     customer = _selected_customer(request, form)
     query = (form.data.get("customer_query") if form.is_bound else "") or ""
-    lines = lines if lines is not None else (form.lines if form.is_bound else _initial_lines(invoice))
     return {
         "form": form,
         "invoice": invoice,
@@ -182,14 +165,12 @@ def _form_context(
         if query.strip() and not customer
         else [],
         "customer_methods": _methods(customer),
-        "lines": lines + [{}] * max(BLANK_LINES - len(lines), 1),
-        "line_errors": getattr(form, "line_errors", {}),
         "option_help": PAYMENT_OPTION_HELP,
         "payment_option_default": (
             form.data.get("payment_option_default") if form.is_bound else form.initial.get("payment_option")
         )
         or PaymentOption.CHARGE_LATER,
-        "totals": _preview_totals(form, lines, request.partner),
+        "totals": _preview_totals(form, request.partner),
     }
 
 
@@ -199,14 +180,14 @@ def _methods(customer: Customer | None):
     return list(customer_payment_methods(customer=customer))
 
 
-def _preview_totals(form: InvoiceForm, lines: list[dict], partner) -> dict:
+def _preview_totals(form: InvoiceForm, partner) -> dict:
     """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
     data = form.data if form.is_bound else form.initial
     currency = data.get("currency") or partner.default_currency
     if currency not in money.CURRENCY_EXPONENTS:
         currency = partner.default_currency
     amounts = []
-    for line in lines:
+    for line in form.lines.typed():
         try:
             quantity = Decimal((line.get("quantity") or "1").replace(",", "."))
             rate = Decimal((line.get("tax_rate") or "0").replace(",", "."))
@@ -337,7 +318,10 @@ def _form_page(request, invoice: Invoice | None):
         initial["payment_option"] = default_payment_option(customer)
     if invoice is None and data is not None and action not in ("draft", "create"):
         _follow_default_option(request, data)  # "Search", "Change customer", "Add line" re-render the page
-    form = InvoiceForm(data, partner=request.partner, initial=initial)
+    if action == "add_line":
+        add_blank_line(data)
+    lines = lines_as_typed(invoice.lines.all(), invoice.currency) if invoice and data is None else None
+    form = InvoiceForm(data, partner=request.partner, initial=initial, lines=lines)
     if action in ("draft", "create"):
         if form.is_valid():
             saved = _save(request, form, invoice)

@@ -22,7 +22,7 @@ from dashboard.views.invoices import (
 )
 from invoicing import recurring
 from invoicing import recurring_selectors as selectors
-from invoicing.forms import default_payment_option
+from invoicing.forms import add_blank_line, default_payment_option, lines_as_typed
 from invoicing.models import PaymentOption, RecurringEnd, RecurringSchedule
 from invoicing.recurring_forms import RecurringForm, parse_date, recurring_initial
 from partners.permissions import partner_view
@@ -79,18 +79,6 @@ def _initial(request, schedule: RecurringSchedule | None) -> dict:
         "end_date": schedule.end_date,
         "days_until_due": schedule.days_until_due,
     }
-
-
-def _lines(schedule: RecurringSchedule) -> list[dict]:
-    return [
-        {
-            "description": line.description,
-            "quantity": f"{line.quantity.normalize():f}",
-            "unit_price": money.format_plain(line.unit_price, schedule.currency),
-            "tax_rate": f"{line.tax_rate.normalize():f}",
-        }
-        for line in schedule.lines.all()
-    ]
 
 
 def _schedule_input(request, form: RecurringForm) -> recurring.RecurringInput:
@@ -160,7 +148,10 @@ def _form_page(request, schedule: RecurringSchedule | None):
         data["customer"] = ""
     if schedule is None and data is not None and action != "save":
         _follow_default_option(request, data)  # "Search", "Change customer", "Add line" re-render the page
-    form = RecurringForm(data, partner=request.partner, initial=_initial(request, schedule))
+    if action == "add_line":
+        add_blank_line(data)
+    lines = lines_as_typed(schedule.lines.all(), schedule.currency) if schedule and data is None else None
+    form = RecurringForm(data, partner=request.partner, initial=_initial(request, schedule), lines=lines)
     if schedule is not None:
         form.fields["start_date"].label = "Next invoice on"
         form.fields[
@@ -175,8 +166,7 @@ def _form_page(request, schedule: RecurringSchedule | None):
                 return redirect("recurring_detail", schedule_id=saved.pk)
     elif form.is_bound:
         _parse_only(form)
-    lines = None if form.is_bound or schedule is None else _lines(schedule)
-    context = _form_context(request, form, lines=lines) | _preview(form, schedule) | {"schedule": schedule}
+    context = _form_context(request, form) | _preview(form, schedule) | {"schedule": schedule}
     return render(request, "invoicing/recurring_form.html", context)
 
 

@@ -78,3 +78,34 @@ def test_choosing_an_existing_customer_by_typing_and_a_validation_error(page):
     page.get_by_label("Amount", exact=True).fill("75")
     page.get_by_role("button", name="Create invoice").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"Invoice INV-0001"))
+
+
+def test_add_line_keeps_the_rows_typed_and_a_bad_price_is_named_beside_its_cell(page):
+    partner = PartnerFactory(name="Northwind IT Services")
+    owner = member_of(partner, Role.OWNER).user
+    from tests.factories.invoicing import customer_for
+
+    customer_for(partner, name="Alice Jones", company="Acme Corp", email="alice@acme.example")
+    sign_in(page, owner.email)
+    page.goto("/invoices/new/")
+    page.get_by_role("searchbox", name="Customer").fill("acme")
+    page.get_by_text("Acme Corp").click()
+    page.get_by_text("Itemize with lines").click()
+    for row in (1, 2, 3):
+        page.get_by_label(f"Line {row} description").fill(f"Item {row}")
+        page.get_by_label(f"Line {row} unit price").fill("10")
+    page.get_by_role("button", name="Add line").click()
+    page.get_by_label("Line 4 description").fill("Item 4")
+    page.get_by_label("Line 4 unit price").fill("1.999")
+    expect(page.get_by_label("Line 1 description")).to_have_value("Item 1")
+    page.get_by_role("button", name="Create invoice").click()
+    price = page.get_by_label("Line 4 unit price")
+    expect(price).to_have_value("1.999")
+    expect(price).to_have_accessible_description(re.compile("USD amounts have at most 2 decimals."))
+    expect(page.get_by_label("Line 3 description")).to_have_value("Item 3")
+    price.fill("2")
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Invoice INV-0001")
+    with scopes_disabled():
+        assert Invoice.objects.get().total == 3_200
+    assert page.console_errors == []

@@ -1,4 +1,6 @@
 import datetime
+import html
+import re
 
 import pytest
 from django.db import connection
@@ -26,8 +28,18 @@ def form_data(partner, **overrides) -> dict:
         "footer": "",
         "payment_option": "charge_later",
         "action": "create",
+        **line_rows(),
     }
     data.update(overrides)
+    return data
+
+
+def line_rows(*rows: tuple[str, str, str, str]) -> dict:
+    """The lines editor's formset as the page posts it: (description, quantity, unit price, tax %) rows."""
+    data = {"line-TOTAL_FORMS": str(len(rows)), "line-INITIAL_FORMS": "0"}
+    for index, row in enumerate(rows):
+        for name, value in zip(("description", "quantity", "unit_price", "tax_rate"), row, strict=True):
+            data[f"line-{index}-{name}"] = value
     return data
 
 
@@ -65,10 +77,7 @@ def test_create_with_lines_and_a_new_customer_inline_saved_as_draft(owner_client
     )
     client_data = {
         **data,
-        "line-description": ["Laptops", "Setup"],
-        "line-quantity": ["2", "1"],
-        "line-unit_price": ["999.99", "150"],
-        "line-tax_rate": ["8.25", "0"],
+        **line_rows(("Laptops", "2", "999.99", "8.25"), ("Setup", "1", "150", "0")),
     }
     response = owner_client.post(reverse("invoice_create"), client_data)
     assert response.status_code == 302
@@ -127,30 +136,119 @@ def test_an_inline_customer_is_not_created_when_the_invoice_is_refused(owner_cli
         assert not Customer.objects.exists()
 
 
-def test_bad_line_values_are_reported_per_line(owner_client, partner):
+def cell_error(body: str, field: str) -> str:
+    """The error written beside one cell of the lines editor, tied to its input for screen readers."""
+    match = re.search(rf'<p class="error" id="id_line-{field}_error">([^<]*)</p>', body)
+    assert match, f"no error beside {field}"
+    assert f'aria-describedby="id_line-{field}_error"' in body
+    return html.unescape(match.group(1))
+
+
+def test_bad_line_values_show_beside_their_cells_and_what_was_typed_stays(owner_client, partner):
     customer = customer_for(partner)
     data = {
         **form_data(partner, customer=customer.pk),
-        "line-description": ["Thing"],
-        "line-quantity": ["two"],
-        "line-unit_price": ["1.999"],
-        "line-tax_rate": ["150"],
+        **line_rows(("Thing", "two", "1.999", "150"), ("", "1", "5", ""), ("Fine", "", "", "")),
     }
-    body = owner_client.post(reverse("invoice_create"), data).content.decode()
-    assert "Line 1: Enter a quantity" in body
-    assert "Line 1: USD amounts have at most 2 decimals." in body
-    assert "Line 1: The tax rate must be between 0 and 100%." in body
-    assert 'value="two"' in body
+    response = owner_client.post(reverse("invoice_create"), data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert cell_error(body, "0-quantity") == "Enter a quantity, like 1 or 2.5."
+    assert cell_error(body, "0-unit_price") == "USD amounts have at most 2 decimals."
+    assert cell_error(body, "0-tax_rate") == "The tax rate must be between 0 and 100%."
+    assert cell_error(body, "1-description") == "Describe the item."
+    assert cell_error(body, "2-unit_price") == "Enter an amount, like 1250.00."
+    assert "id_line-0-description_error" not in body
+    for name, value in [
+        ("0-quantity", "two"),
+        ("0-unit_price", "1.999"),
+        ("0-tax_rate", "150"),
+        ("1-unit_price", "5"),
+    ]:
+        assert f'name="line-{name}" value="{value}"' in body
+    assert "Some lines need attention; see the messages beside them." in body
+    with scope(partner=partner):
+        assert not Invoice.objects.exists()
+
+
+def test_rows_left_without_a_description_or_a_price_are_left_out(owner_client, partner):
+    customer = customer_for(partner)
+    data = {
+        **form_data(partner, customer=customer.pk),
+        **line_rows(("", "3", "", "5"), ("Support", "2", "50", "0"), ("", "", "", "")),
+    }
+    assert owner_client.post(reverse("invoice_create"), data).status_code == 302
+    with scope(partner=partner):
+        invoice = Invoice.objects.get()
+        assert [(line.description, line.amount) for line in invoice.lines.all()] == [("Support", 10_000)]
+
+
+def test_add_line_brings_the_page_back_with_one_more_row_and_the_typed_ones(owner_client, partner):
+    body = owner_client.get(reverse("invoice_create")).content.decode()
+    assert body.count('name="line-') == 3 * 4 + 4  # three blank rows, and the formset's own four fields
+    assert 'name="line-TOTAL_FORMS" value="3"' in body
+    data = {
+        **form_data(partner, action="add_line"),
+        **line_rows(("Laptop", "2", "999.99", "8.25"), *[("",) * 4] * 2),
+    }
+    response = owner_client.post(reverse("invoice_create"), data)
+    body = response.content.decode()
+    assert 'name="line-TOTAL_FORMS" value="4"' in body
+    assert 'name="line-0-description" value="Laptop"' in body
+    assert 'name="line-3-description"' in body
+    assert "Line 4 description" in body
+    assert '<p class="error"' not in body  # adding a row is not a submission
+
+
+def test_a_draft_is_edited_in_the_same_rows_and_a_cleared_row_is_removed(owner_client, partner):
+    draft = make_invoice(
+        partner, finalize=False, lines=[("Work", "1.5", 10_000, "8.25"), ("Parts", "1", 500, "0")]
+    )
+    url = reverse("invoice_edit", kwargs={"invoice_id": draft.pk})
+    body = owner_client.get(url).content.decode()
+    assert 'name="line-0-description" value="Work"' in body
+    assert 'name="line-0-quantity" value="1.5"' in body
+    assert 'name="line-0-unit_price" value="100.00"' in body
+    assert 'name="line-0-tax_rate" value="8.25"' in body
+    assert 'name="line-TOTAL_FORMS" value="3"' in body  # its two lines and a blank one
+    assert '<details class="lines" open>' in body
+    data = {
+        **form_data(partner, customer=draft.customer_id, action="draft"),
+        **line_rows(("Work", "2", "100", "8.25"), ("", "1", "", "0"), ("", "", "", "")),
+        "line-INITIAL_FORMS": "2",
+    }
+    assert owner_client.post(url, data).status_code == 302
+    with scope(partner=partner):
+        assert [(line.description, line.amount) for line in draft.lines.all()] == [("Work", 20_000)]
+
+
+@pytest.mark.parametrize(
+    ("management", "message"),
+    [
+        ({"line-TOTAL_FORMS": "101", "line-INITIAL_FORMS": "0"}, "An invoice can have at most 100 lines."),
+        (
+            {"line-TOTAL_FORMS": "x", "line-INITIAL_FORMS": "0"},
+            "The lines could not be read. Type them again.",
+        ),
+        ({}, "The lines could not be read. Type them again."),
+    ],
+)
+def test_a_tampered_lines_editor_is_refused_in_words(owner_client, partner, management, message):
+    data = {**form_data(partner, customer=customer_for(partner).pk, amount="5"), **management}
+    if not management:
+        del data["line-TOTAL_FORMS"], data["line-INITIAL_FORMS"]
+    response = owner_client.post(reverse("invoice_create"), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    with scope(partner=partner):
+        assert not Invoice.objects.exists()
 
 
 def test_the_totals_preview_uses_the_same_rules(owner_client, partner):
     params = {
         "part": "totals",
         "currency": "USD",
-        "line-description": ["A", "B"],
-        "line-quantity": ["1", "1"],
-        "line-unit_price": ["0.10", "0.10"],
-        "line-tax_rate": ["5", "5"],
+        **line_rows(("A", "1", "0.10", "5"), ("B", "1", "0.10", "5")),
     }
     body = owner_client.get(
         reverse("invoice_form_preview"), params, headers={"HX-Request": "true"}
@@ -363,10 +461,7 @@ def test_an_absurd_total_is_refused_in_words_not_a_database_error(owner_client, 
     customer = customer_for(partner)
     data = {
         **form_data(partner, customer=customer.pk),
-        "line-description": ["Everything"],
-        "line-quantity": ["999999999"],
-        "line-unit_price": ["99999999999.99"],
-        "line-tax_rate": ["100"],
+        **line_rows(("Everything", "999999999", "99999999999.99", "100")),
     }
     response = owner_client.post(reverse("invoice_create"), data)
     assert response.status_code == 200

@@ -46,6 +46,8 @@ def form_data(**overrides) -> dict:
         "end_date": "",
         "days_until_due": "14",
         "action": "save",
+        "line-TOTAL_FORMS": "0",  # the lines editor's formset, with no rows
+        "line-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
