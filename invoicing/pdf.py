@@ -33,7 +33,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.formats import format_day
 from core.money import format_money
-from invoicing.models import Invoice, InvoicePdf, InvoiceStatus
+from invoicing.models import Invoice, InvoiceAction, InvoicePdf, InvoiceStatus
 from invoicing.services import buyer_details, seller_details
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def invoice_pay_url(invoice: Invoice) -> str | None:
     Not the invoice's own pay link: its token is stored only hashed (the URL exists only when issued),
     and PDFs are stored in the database and forwarded freely. At this address the customer enters the
     invoice number and their email, and the link is emailed to the address on file."""
-    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) or not invoice.amount_due:
+    if invoice.refusal(InvoiceAction.PAY):
         return None
     return settings.SITE_URL + reverse("pay_lookup")
 
