@@ -368,6 +368,10 @@ def invoice_form_preview(request):
 # The detail page and its actions ----------------------------------------------------------------
 
 
+# Reads only, as the list: in PostgreSQL's READ COMMITTED each statement sees its own snapshot anyway, so
+# ATOMIC_REQUESTS would add nothing but a BEGIN and a COMMIT round trip. Every action re-renders the
+# page from its own view, inside its transaction.
+@transaction.non_atomic_requests
 @partner_view()
 def invoice_detail(request, invoice_id: int):
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)

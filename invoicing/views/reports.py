@@ -34,6 +34,7 @@ def _cash_chart(currency: str, weeks: list[reports.Week]):
     return columns(rows)
 
 
+@transaction.non_atomic_requests
 @partner_view()
 @require_safe  # read-only pages: a POST is refused, never treated as a read
 def reports_home(request):
