@@ -167,6 +167,11 @@ def wrk(port: int, page: Page, seconds: int) -> Run:
         sys.exit(f"wrk printed no report for {page.name}:\n{output}")
     values = {key: int(value) for key, value in (pair.split("=") for pair in found.group(1).split())}
     errors = {key: values[key] for key in ("not_2xx", "connect", "read", "write", "timeout") if values[key]}
+    if not values["requests"]:
+        errors["no_response"] = 1  # not one answer in the whole run
+    # wrk stops with a request outstanding on each connection, which gunicorn still serves: let them end
+    # (within about the slowest latency seen) before the next run, or they would count against it.
+    time.sleep(min(values["max_us"] / 1e6, 30))
     return Run(values["requests"], values["duration_us"] / 1e6, values["p99_us"] / 1000, errors)
 
 

@@ -24,8 +24,8 @@ function done(summary, latency, requests)
   end
   local errors = summary.errors
   io.write(string.format(
-    "WRK requests=%d duration_us=%d p50_us=%d p99_us=%d not_2xx=%d connect=%d read=%d write=%d timeout=%d\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), not_2xx_total,
+    "WRK requests=%d duration_us=%d p99_us=%d max_us=%d not_2xx=%d connect=%d read=%d write=%d timeout=%d\n",
+    summary.requests, summary.duration, latency:percentile(99), latency.max, not_2xx_total,
     errors.connect, errors.read, errors.write, errors.timeout
   ))
 end
