@@ -170,8 +170,8 @@ def wrk(port: int, page: Page, seconds: int) -> Run:
     if not values["requests"]:
         errors["no_response"] = 1  # not one answer in the whole run
     # wrk stops with a request outstanding on each connection, which gunicorn still serves: let them end
-    # (within about the slowest latency seen) before the next run, or they would count against it.
-    time.sleep(min(values["max_us"] / 1e6, 30))
+    # (within about the slowest latency seen, or 30 s) before the next run, or they would count against it.
+    time.sleep(min(values["max_us"] / 1e6, 30) if values["requests"] else 30)
     return Run(values["requests"], values["duration_us"] / 1e6, values["p99_us"] / 1000, errors)
 
 
@@ -184,6 +184,8 @@ def measure(port: int, page_list: list[Page]) -> tuple[dict[str, Run], list[Run]
         warmup = wrk(port, page, WARMUP_SECONDS)
         runs[page.name] = wrk(port, page, PAGE_SECONDS)
         healthz.append(wrk(port, HEALTHZ, HEALTHZ_SECONDS))
+        # A page's first requests in each worker load its templates and code: slow, but not errors.
+        warmup.errors.pop("no_response", None)
         errors[page.name] = merged(warmup.errors, runs[page.name].errors)
         errors["healthz"] = merged(errors["healthz"], healthz[-1].errors)
     return runs, healthz, errors
