@@ -11,9 +11,14 @@ over /healthz's. /healthz is measured right before and right after each page and
 with the mean of those two, so a machine that speeds up or slows down from one minute to the next moves
 both sides of the ratio alike. Any response that is not 2xx, and any socket error, is counted in
 `http_errors` and makes this exit non-zero. Targets live in bench/README.md; a summary compares them.
+
+`http_<page>_app_cpu_ms` and `http_<page>_db_cpu_ms` are the CPU a request cost gunicorn and its
+PostgreSQL backends over the same run (from /proc; the second only when PostgreSQL runs on this
+machine). Unlike throughput, they hardly depend on what else the machine is doing.
 """
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
@@ -39,7 +44,7 @@ setup()
 from bench_dashboard import seed_dashboard  # noqa: E402
 from bench_invoice_list import BIG, owner_client, seed  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django_scopes import scope  # noqa: E402
 
 from invoicing.models import Invoice, NumberKind  # noqa: E402
@@ -70,10 +75,20 @@ class Run:
     seconds: float
     p99_ms: float
     errors: dict[str, int]
+    app_cpu_ms: float = 0.0  # a request's CPU in gunicorn (master and workers)
+    db_cpu_ms: float | None = None  # and in its PostgreSQL backends, when they run on this machine
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int  # gunicorn's master
+    log: str  # its access and error log
+    command: list[str]
 
 
 HEALTHZ = Page("healthz", "/healthz", b'"status": "ok"')
@@ -175,15 +190,74 @@ def wrk(port: int, page: Page, seconds: int) -> Run:
     return Run(values["requests"], values["duration_us"] / 1e6, values["p99_us"] / 1000, errors)
 
 
-def measure(port: int, page_list: list[Page]) -> tuple[dict[str, Run], list[Run], dict[str, dict[str, int]]]:
+def process_cpu(pid: int, *, reaped_children: bool = False) -> float:
+    """CPU seconds of a process on this machine (0 once it is gone), and of its children it has reaped."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    ticks = fields[11:15] if reaped_children else fields[11:13]  # utime stime [cutime cstime]
+    return sum(int(tick) for tick in ticks) / os.sysconf("SC_CLK_TCK")
+
+
+def workers(server: Server) -> set[int]:
+    return {int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()}
+
+
+def server_cpu(server: Server) -> float:
+    """gunicorn's CPU seconds: the master, its workers, and the workers max-requests has replaced."""
+    return process_cpu(server.pid, reaped_children=True) + sum(process_cpu(pid) for pid in workers(server))
+
+
+def database_cpu() -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend on the bench database but this process's own; None when
+    PostgreSQL runs elsewhere. A backend that exits meanwhile (its worker replaced) is not counted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    if not all(Path(f"/proc/{pid}").exists() for pid in pids):
+        return None
+    return {pid: process_cpu(pid) for pid in pids}
+
+
+def served(server: Server, since: int) -> tuple[int, int]:
+    """Requests gunicorn logged after byte `since` of its log, and where the log ends now."""
+    with open(server.log, "rb") as log:
+        log.seek(since)
+        new = log.read()
+    return sum(1 for line in new.splitlines() if line.startswith(b"127.0.0.1 ")), since + len(new)
+
+
+def metered(server: Server, page: Page, seconds: int) -> Run:
+    """A wrk run, and the CPU a request cost the server over it (the requests still outstanding when
+    wrk stopped included, counted from gunicorn's access log)."""
+    _, offset = served(server, 0)
+    app, database, started_with = server_cpu(server), database_cpu(), workers(server)
+    run = wrk(server.port, page, seconds)
+    requests, _ = served(server, offset)
+    if replaced := len(started_with - workers(server)):
+        # max-requests: a new worker's start-up (importing the app) is in this run's CPU figure.
+        print(f"# {replaced} worker(s) replaced during {page.name}'s {seconds} s run", flush=True)
+    app_ms = (server_cpu(server) - app) * 1000 / max(requests, 1)
+    db_ms = None
+    if database is not None and (after := database_cpu()) is not None:
+        db_ms = sum(cpu - database.get(pid, 0.0) for pid, cpu in after.items()) * 1000 / max(requests, 1)
+    return dataclasses.replace(run, app_cpu_ms=app_ms, db_cpu_ms=db_ms)
+
+
+def measure(
+    server: Server, page_list: list[Page]
+) -> tuple[dict[str, Run], list[Run], dict[str, dict[str, int]]]:
     """Each page once, /healthz before the first and after each; warm-up runs count only their errors."""
     runs: dict[str, Run] = {}
-    healthz = [wrk(port, HEALTHZ, HEALTHZ_SECONDS)]
+    healthz = [metered(server, HEALTHZ, HEALTHZ_SECONDS)]
     errors = {"healthz": dict(healthz[0].errors)}
     for page in page_list:
-        warmup = wrk(port, page, WARMUP_SECONDS)
-        runs[page.name] = wrk(port, page, PAGE_SECONDS)
-        healthz.append(wrk(port, HEALTHZ, HEALTHZ_SECONDS))
+        warmup = wrk(server.port, page, WARMUP_SECONDS)
+        runs[page.name] = metered(server, page, PAGE_SECONDS)
+        healthz.append(metered(server, HEALTHZ, HEALTHZ_SECONDS))
         # A page's first requests in each worker load its templates and code: slow, but not errors.
         warmup.errors.pop("no_response", None)
         errors[page.name] = merged(warmup.errors, runs[page.name].errors)
@@ -205,8 +279,8 @@ def machine_notes(command: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def serving() -> Iterator[tuple[int, list[str], str]]:
-    """gunicorn as the Dockerfile runs it, until the block ends: (port, command, path of its log)."""
+def serving() -> Iterator[Server]:
+    """gunicorn as the Dockerfile runs it, until the block ends."""
     port = free_port()
     command = gunicorn_command(port)
     with tempfile.NamedTemporaryFile(prefix="bench_http_gunicorn_", suffix=".log", delete=False) as log:
@@ -216,7 +290,7 @@ def serving() -> Iterator[tuple[int, list[str], str]]:
         )  # fmt: skip
     try:
         wait_until_serving(port, server)
-        yield port, command, log.name
+        yield Server(port, server.pid, log.name, command)
     finally:
         server.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
         try:
@@ -224,6 +298,14 @@ def serving() -> Iterator[tuple[int, list[str], str]]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def report_cpu(name: str, app_ms: float, db_ms: float | None) -> None:
+    """CPU a request: it does not depend on how busy the machine is, as throughput does (more or less:
+    a crowded machine's caches make everything a little slower)."""
+    report(f"http_{name}_app_cpu_ms", app_ms, "ms")
+    if db_ms is not None:
+        report(f"http_{name}_db_cpu_ms", db_ms, "ms")
 
 
 def main() -> int:
@@ -238,15 +320,21 @@ def main() -> int:
     cookie = signed_in_cookie(partner, ["/", f"/invoices/{invoice.pk}/"])
     page_list = pages(invoice, pay_path, cookie)
 
-    with serving() as (port, command, log_path):
+    with serving() as server:
         for page in page_list:  # the first download of the PDF stores it; wrk measures the stored one
-            status, body = fetch(port, page)
+            status, body = fetch(server.port, page)
             assert status == 200 and page.expect in body, (page.name, status, body[:300])
-        machine_notes(command)
-        runs, healthz, errors = measure(port, page_list)
+        machine_notes(server.command)
+        runs, healthz, errors = measure(server, page_list)
 
     report("http_healthz_rps", statistics.mean(run.rps for run in healthz), "req/s")
     report("http_healthz_p99_ms", statistics.median(run.p99_ms for run in healthz), "ms")
+    db_cpu = [run.db_cpu_ms for run in healthz if run.db_cpu_ms is not None]
+    report_cpu(
+        "healthz",
+        statistics.median(run.app_cpu_ms for run in healthz),
+        statistics.median(db_cpu) if db_cpu else None,
+    )
     figures = {}
     for index, page in enumerate(page_list):
         run = runs[page.name]
@@ -256,15 +344,16 @@ def main() -> int:
         report(f"http_{page.name}_rps", run.rps, "req/s")
         report(f"http_{page.name}_p99_ms", run.p99_ms, "ms")
         report(f"http_{page.name}_vs_healthz", run.rps / around, "x")
+        report_cpu(page.name, run.app_cpu_ms, run.db_cpu_ms)
     failed = {name: counts for name, counts in errors.items() if counts}
     figures["http_errors"] = sum(sum(counts.values()) for counts in failed.values())
     report("http_errors", figures["http_errors"], "errors")
     for line in target_verdicts(figures):
         print(f"# {line}", flush=True)
     if failed:
-        print(f"# errors by page: {failed}; gunicorn's log: {log_path}", file=sys.stderr, flush=True)
+        print(f"# errors by page: {failed}; gunicorn's log: {server.log}", file=sys.stderr, flush=True)
         return 1
-    os.unlink(log_path)
+    os.unlink(server.log)
     return 0
 
 
