@@ -89,6 +89,7 @@ class Server:
     pid: int  # gunicorn's master
     log: str  # its access and error log
     command: list[str]
+    worker_start_cpu: float = 0.0  # CPU seconds a worker takes to start (import the app), measured once
 
 
 HEALTHZ = Page("healthz", "/healthz", b'"status": "ok"')
@@ -185,8 +186,8 @@ def wrk(port: int, page: Page, seconds: int) -> Run:
     if not values["requests"]:
         errors["no_response"] = 1  # not one answer in the whole run
     # wrk stops with a request outstanding on each connection, which gunicorn still serves: let them end
-    # (within about the slowest latency seen, or 30 s) before the next run, or they would count against it.
-    time.sleep(min(values["max_us"] / 1e6, 30) if values["requests"] else 30)
+    # (within twice the slowest latency seen, or 30 s) before the next run, or they would count against it.
+    time.sleep(min(2 * values["max_us"] / 1e6, 30) if values["requests"] else 30)
     return Run(values["requests"], values["duration_us"] / 1e6, values["p99_us"] / 1000, errors)
 
 
@@ -237,10 +238,9 @@ def metered(server: Server, page: Page, seconds: int) -> Run:
     app, database, started_with = server_cpu(server), database_cpu(), workers(server)
     run = wrk(server.port, page, seconds)
     requests, _ = served(server, offset)
-    if replaced := len(started_with - workers(server)):
-        # max-requests: a new worker's start-up (importing the app) is in this run's CPU figure.
-        print(f"# {replaced} worker(s) replaced during {page.name}'s {seconds} s run", flush=True)
-    app_ms = (server_cpu(server) - app) * 1000 / max(requests, 1)
+    # max-requests replaces a worker after about 1,000 requests: its successor's start-up is no request's.
+    replaced = len(started_with - workers(server))
+    app_ms = (server_cpu(server) - app - replaced * server.worker_start_cpu) * 1000 / max(requests, 1)
     db_ms = None
     if database is not None and (after := database_cpu()) is not None:
         db_ms = sum(cpu - database.get(pid, 0.0) for pid, cpu in after.items()) * 1000 / max(requests, 1)
@@ -290,7 +290,11 @@ def serving() -> Iterator[Server]:
         )  # fmt: skip
     try:
         wait_until_serving(port, server)
-        yield Server(port, server.pid, log.name, command)
+        started = Server(port, server.pid, log.name, command)
+        # What each worker has spent by now is its start-up (and at most one /healthz).
+        yield dataclasses.replace(
+            started, worker_start_cpu=statistics.median(process_cpu(pid) for pid in workers(started))
+        )
     finally:
         server.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
         try:
@@ -325,6 +329,7 @@ def main() -> int:
             status, body = fetch(server.port, page)
             assert status == 200 and page.expect in body, (page.name, status, body[:300])
         machine_notes(server.command)
+        print(f"# a worker's start-up: {server.worker_start_cpu * 1000:.0f} ms of CPU", flush=True)
         runs, healthz, errors = measure(server, page_list)
 
     report("http_healthz_rps", statistics.mean(run.rps for run in healthz), "req/s")
