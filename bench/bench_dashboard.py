@@ -110,4 +110,5 @@ def main() -> None:
     print(f"# exported {rows} invoices, {size / 1024 / 1024:.0f} MB of CSV, in {seconds:.1f} s", flush=True)
 
 
-main()
+if __name__ == "__main__":  # bench_http imports the seed
+    main()

@@ -11,20 +11,16 @@ pay_page_p95_ms: server time of the page GET through the whole Django stack (Dja
 
 import re
 
-from harness import five_line_invoice, p95_ms, ready, report, setup
+from harness import customer_with_card, five_line_invoice, p95_ms, ready, report, setup
 
 setup()
 
 from django.test import Client  # noqa: E402
 from django_scopes import scope, scopes_disabled  # noqa: E402
 
-from customers.models import Customer  # noqa: E402
 from invoicing.models import Invoice  # noqa: E402
 from partners.models import Partner  # noqa: E402
-from payments.gateways.base import CardDetails  # noqa: E402
-from payments.models import PaymentMethod  # noqa: E402
 from payments.portal.services import pay_link_reissue  # noqa: E402
-from payments.services import payment_method_add  # noqa: E402
 
 ASSETS = re.compile(r'<(?:link[^>]*rel="stylesheet"[^>]*href|script[^>]*src)="([^"]+)"')
 
@@ -34,14 +30,7 @@ def bench_invoice() -> Invoice:
     run and reused."""
     partner, _ = Partner.objects.get_or_create(name="Bench Pay Partner", defaults={"brand_colour": "#0a7d3b"})
     with scope(partner=partner):
-        customer, _ = Customer.objects.get_or_create(
-            partner=partner, email="bench-pay@example.com", defaults={"name": "Bench Pay Customer"}
-        )
-        if not PaymentMethod.objects.filter(customer=customer, removed_at=None).exists():
-            card = CardDetails(
-                number="4242424242424242", exp_month=12, exp_year=2040, cvc="123", name="Bench"
-            )
-            payment_method_add(customer=customer, details=card, make_default=True)
+        customer = customer_with_card(partner, email="bench-pay@example.com", name="Bench Pay Customer")
         invoice = five_line_invoice(customer)
     with scopes_disabled():
         return Invoice.objects.select_related("partner").get(pk=invoice.pk)

@@ -1,9 +1,11 @@
 """Shared pieces for benchmarks: Django set-up, timing, and the `BENCH <name> <value> <unit>` lines."""
 
 import os
+import re
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import django
 
@@ -89,9 +91,24 @@ def paired_p95_ms(
     return p95(first_timings), p95(second_timings)
 
 
+def customer_with_card(partner, *, email: str, name: str):
+    """The partner's customer `email` with a saved default card, as most pay links see; made on the first
+    run and reused (call it in the partner's scope)."""
+    from customers.models import Customer
+    from payments.gateways.base import CardDetails
+    from payments.models import PaymentMethod
+    from payments.services import payment_method_add
+
+    customer, _ = Customer.objects.get_or_create(partner=partner, email=email, defaults={"name": name})
+    if not PaymentMethod.objects.filter(customer=customer, removed_at=None).exists():
+        card = CardDetails(number="4242424242424242", exp_month=12, exp_year=2040, cvc="123", name="Bench")
+        payment_method_add(customer=customer, details=card, make_default=True)
+    return customer
+
+
 def five_line_invoice(customer):
-    """The partner's open five-line invoice to `customer`, made on the first run and reused (call it in
-    the partner's scope): what the PDF and pay page benchmarks draw."""
+    """The customer's open five-line invoice, made on the first run and reused (call it in the partner's
+    scope): what the PDF, pay page and HTTP benchmarks draw."""
     import datetime
     from decimal import Decimal
 
@@ -99,7 +116,7 @@ def five_line_invoice(customer):
     from invoicing.services import InvoiceInput, LineInput, invoice_create
 
     partner = customer.partner
-    invoice = Invoice.objects.filter(partner=partner, status=InvoiceStatus.OPEN).first()
+    invoice = Invoice.objects.filter(partner=partner, customer=customer, status=InvoiceStatus.OPEN).first()
     if invoice is None:
         lines = [
             LineInput(f"Managed service {n}", Decimal(n), 12_500 + n, Decimal("8.25")) for n in range(1, 6)
@@ -113,3 +130,28 @@ def five_line_invoice(customer):
         )
         invoice = invoice_create(partner=partner, data=data, created_by=None, finalize=True)
     return invoice
+
+
+TARGET_ROW = re.compile(
+    r"^\|\s*`(?P<name>[a-z0-9_]+)`\s*\|\s*(?P<sign>[≥≤=])\s*(?P<value>[0-9][0-9,]*(\.[0-9]+)?)"
+)
+COMPARE = {"≥": float.__ge__, "≤": float.__le__, "=": float.__eq__}
+
+
+def targets() -> dict[str, tuple[str, float]]:
+    """The targets table of bench/README.md, the one place targets are written: {figure: (sign, value)}."""
+    rows = (
+        TARGET_ROW.match(line) for line in (Path(__file__).with_name("README.md")).read_text().splitlines()
+    )
+    return {row["name"]: (row["sign"], float(row["value"].replace(",", ""))) for row in rows if row}
+
+
+def target_verdicts(figures: dict[str, float]) -> list[str]:
+    """`PASS`/`FAIL` with the target, for each of these figures that has one."""
+    lines = []
+    for name, (sign, goal) in targets().items():
+        if name in figures:
+            verdict = "PASS" if COMPARE[sign](float(figures[name]), goal) else "FAIL"
+            value = f"{figures[name]:.2f}" if isinstance(figures[name], float) else figures[name]
+            lines.append(f"{verdict} {name} {value} (target {sign} {goal:g})")
+    return lines

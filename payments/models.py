@@ -70,7 +70,7 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            # Covering, so "cash received per week" (invoicing.reports) reads only the index.
+            # Covering, so "cash received per week" (dashboard.reports) reads only the index.
             models.Index(
                 fields=["partner", "received_on"],
                 include=["currency", "amount"],

@@ -116,14 +116,21 @@ def upcoming(
     ).annotate(
         retrying=Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=AttemptStatus.FAILED))
     )
-    if invoice is not None:
+    if invoice is None:
+        notifications = notifications.select_related("invoice__customer")
+        charges = charges.select_related("customer")
+    else:  # the invoice's own page, which holds the invoice and its customer already
         notifications, charges = notifications.filter(invoice=invoice), charges.filter(pk=invoice.pk)
     items = [
-        Upcoming(at=n.send_at, invoice=n.invoice, what=n.label)
-        for n in notifications.select_related("invoice__customer").order_by("send_at", "id")[:UPCOMING_LIMIT]
+        Upcoming(at=n.send_at, invoice=invoice or n.invoice, what=n.label)
+        for n in notifications.order_by("send_at", "id")[:UPCOMING_LIMIT]
     ]
     items += [
-        Upcoming(at=c.next_charge_at, invoice=c, what="Charge retry" if c.retrying else "Charge on due date")
-        for c in charges.select_related("customer").order_by("next_charge_at", "id")[:UPCOMING_LIMIT]
+        Upcoming(
+            at=c.next_charge_at,
+            invoice=invoice or c,
+            what="Charge retry" if c.retrying else "Charge on due date",
+        )
+        for c in charges.order_by("next_charge_at", "id")[:UPCOMING_LIMIT]
     ]
     return sorted(items, key=lambda item: (item.at, item.invoice.pk))[:UPCOMING_LIMIT]

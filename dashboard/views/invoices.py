@@ -371,6 +371,10 @@ def invoice_form_preview(request):
 # The detail page and its actions ----------------------------------------------------------------
 
 
+# Reads only, as the list: in PostgreSQL's READ COMMITTED each statement sees its own snapshot anyway, so
+# ATOMIC_REQUESTS would add nothing but a BEGIN and a COMMIT round trip. Every action re-renders the
+# page from its own view, inside its transaction.
+@transaction.non_atomic_requests
 @never_cache  # right after Finalize it shows the customer's pay link, which works for anyone who has it
 @partner_view()
 def invoice_detail(request, invoice_id: int):

@@ -42,11 +42,12 @@ def _cash_chart(currency: str, weeks: list[reports.Week]):
     return columns(rows)
 
 
+@transaction.non_atomic_requests
 @partner_view()
 @require_safe  # read-only pages: a POST is refused, never treated as a read
 def reports_home(request):
     partner = request.partner
-    summaries = reports.dashboard_summary(partner=partner)
+    summaries = reports.receivables_summary(partner=partner)
     cash = reports.cash_by_week(partner=partner)
     context = {
         "aging": [(summary, _aging_chart(summary)) for summary in summaries if summary.aging_total],

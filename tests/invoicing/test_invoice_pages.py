@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from customers.models import Customer
+from dashboard import reports
 from invoicing import selectors
 from invoicing.models import Invoice, InvoiceStatus
 from partners.models import Role
@@ -362,6 +363,28 @@ def test_the_list_reads_outside_a_transaction_and_writes_stay_atomic(owner_clien
     assert owner_client.get(reverse("invoice_list")).status_code == 200
     owner_client.post(reverse("invoice_memo", kwargs={"invoice_id": invoice.pk}), {"memo": "Thanks"})
     assert seen == {"invoice_page": False, "invoice_get": True}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("url_name", "module", "reader"),
+    [("invoice_detail", selectors, "invoice_get"), ("reports", reports, "cash_by_week")],
+)
+def test_the_detail_and_reports_pages_read_outside_a_transaction(
+    owner_client, partner, monkeypatch, url_name, module, reader
+):
+    invoice = make_invoice(partner)
+    seen = []
+    read = getattr(module, reader)
+
+    def spy(**kwargs):
+        seen.append(connection.in_atomic_block)
+        return read(**kwargs)
+
+    monkeypatch.setattr(module, reader, spy)
+    kwargs = {"invoice_id": invoice.pk} if url_name == "invoice_detail" else {}
+    assert owner_client.get(reverse(url_name, kwargs=kwargs)).status_code == 200
+    assert seen == [False]
 
 
 def test_detail_actions_finalize_pay_credit_void(owner_client, partner):

@@ -62,6 +62,17 @@ def test_the_invoice_page_shows_its_own_upcoming_reminders_and_preview_link(owne
     assert_clean_html(body, "invoice_detail")
 
 
+@time_machine.travel(NOW, tick=False)
+def test_the_invoice_page_shows_its_own_upcoming_charge(owner_client, partner):
+    customer = customer_for(partner, email="auto@acme.example")
+    card_for(customer)
+    charged = make_invoice(
+        partner, customer=customer, due_in_days=5, payment_option=PaymentOption.CHARGE_ON_DUE_DATE
+    )
+    body = owner_client.get(reverse("invoice_detail", args=[charged.pk])).content.decode()
+    assert "Mar 7, 2026, 12:00 AM</time>: Charge on due date" in body  # midnight in New York
+
+
 def test_settings_page_saves_and_replans(owner_client, partner, django_capture_on_commit_callbacks):
     invoice = make_invoice(partner, due_in_days=30)
     url = reverse("settings_notifications")
