@@ -196,7 +196,20 @@ def _owner_count(partner: Partner) -> int:
     return Membership.objects.filter(partner=partner, role=Role.OWNER).count()
 
 
+def _team_lock(*memberships: Membership) -> None:
+    """Lock the business's row, so changes to its team run one at a time, then read the memberships
+    again as they are now: two owners demoting each other at once must not both count two owners."""
+    Partner.objects.select_for_update().filter(pk=memberships[0].partner_id).values_list("pk").first()
+    for membership in memberships:
+        try:
+            membership.refresh_from_db(fields=["role"])
+        except Membership.DoesNotExist:
+            raise ValidationError("That person is no longer on this team.") from None
+
+
+@transaction.atomic
 def membership_change_role(*, membership: Membership, role: Role, actor: Membership) -> None:
+    _team_lock(membership, actor)
     if Role.OWNER in (role, membership.role) and not actor.has_role(Role.OWNER):
         raise ValidationError("Only an owner can make someone an owner or change an owner's role.")
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.partner) <= 1:
@@ -213,7 +226,9 @@ def membership_change_role(*, membership: Membership, role: Role, actor: Members
     )
 
 
+@transaction.atomic
 def membership_remove(*, membership: Membership, actor: Membership) -> None:
+    _team_lock(membership, actor)
     if membership.role == Role.OWNER and not actor.has_role(Role.OWNER):
         raise ValidationError("Only an owner can remove an owner.")
     if membership.role == Role.OWNER and _owner_count(membership.partner) <= 1:

@@ -97,6 +97,13 @@ class GatewayUnavailable(GatewayError):
     """
 
 
+class IdempotencyConflict(GatewayUnavailable):
+    """The processor is still working on an earlier request with the same idempotency key (a double
+    click reaching it twice at once; Stripe answers 409). The outcome is unknown, not failed: ask again
+    by the same key once the first request is done.
+    """
+
+
 class MethodRejected(GatewayError):
     """The processor would not save these card or account details; the message is for the customer."""
 
@@ -129,7 +136,8 @@ class Gateway(abc.ABC):
 
     @abc.abstractmethod
     def refund(self, *, charge_id: str, amount: int, idempotency_key: str) -> RefundResult:
-        """Refund part or all of a succeeded charge."""
+        """Refund part or all of a succeeded charge. The first answer for a key is the answer for every
+        repeat, concurrent ones included (or IdempotencyConflict while the first is still running)."""
 
     @abc.abstractmethod
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:

@@ -1,9 +1,6 @@
 """The sandbox behaves like a processor in test mode: test numbers only, idempotent keys, own books."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from payments.gateways import get_gateway
 from payments.gateways.base import (
@@ -13,8 +10,10 @@ from payments.gateways.base import (
     GatewayError,
     GatewayUnavailable,
     MethodRejected,
+    RefundResult,
 )
-from payments.gateways.sandbox.models import SandboxCharge
+from payments.gateways.sandbox.models import SandboxCharge, SandboxRefund
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,20 +73,7 @@ def test_the_same_key_returns_the_first_charge_and_a_different_request_with_it_i
 
 def test_the_same_key_sent_at_the_same_moment_from_many_threads_charges_once():
     token = get_gateway().save_method(card("4242424242424242")).token
-    barrier, results = threading.Barrier(6), []
-
-    def send():
-        try:
-            barrier.wait()
-            results.append(charge(token, "racing").id)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = [made.id for made in at_once(6, lambda: charge(token, "racing"))]
     assert len(results) == 6
     assert len(set(results)) == 1
     assert SandboxCharge.objects.using("sandbox").count() == 1
@@ -110,3 +96,32 @@ def test_refunds_are_limited_to_what_is_left_of_the_charge():
     with pytest.raises(GatewayError):
         get_gateway().refund(charge_id=made.id, amount=401, idempotency_key="r2")
     assert get_gateway().get_charge(made.id).amount_refunded == 600
+
+
+@pytest.mark.parametrize("amount", [1_000, 300], ids=["full", "partial"])
+def test_the_same_refund_key_sent_at_the_same_moment_refunds_once_and_answers_each_with_it(settings, amount):
+    """A double-clicked refund reaches the processor twice at once: every answer is the first refund,
+    never "more than what is left" (full) or a crash on the key (partial)."""
+    settings.PAYMENT_GATEWAY_OPTIONS = {**settings.PAYMENT_GATEWAY_OPTIONS, "latency_ms": 30}
+    made = charge(get_gateway().save_method(card("4242424242424242")).token, "to-refund-twice")
+
+    def send():
+        try:
+            return get_gateway().refund(charge_id=made.id, amount=amount, idempotency_key="rk")
+        except GatewayError as error:
+            return error
+
+    answers = at_once(4, send)
+    assert len(answers) == 4
+    assert {type(answer) for answer in answers} == {RefundResult}, answers
+    assert len({answer.id for answer in answers}) == 1
+    assert SandboxRefund.objects.using("sandbox").get().amount == amount
+    assert get_gateway().get_charge(made.id).amount_refunded == amount
+
+
+def test_a_refund_key_used_again_for_a_different_refund_is_refused():
+    made = charge(get_gateway().save_method(card("4242424242424242")).token, "refund-key-reuse")
+    get_gateway().refund(charge_id=made.id, amount=100, idempotency_key="r-reuse")
+    with pytest.raises(GatewayError, match="different refund"):
+        get_gateway().refund(charge_id=made.id, amount=200, idempotency_key="r-reuse")
+    assert get_gateway().get_charge(made.id).amount_refunded == 100

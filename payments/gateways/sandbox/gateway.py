@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from payments.gateways.base import (
@@ -249,22 +249,41 @@ class SandboxGateway(Gateway):
         return _as_charge(row)
 
     def refund(self, *, charge_id: str, amount: int, idempotency_key: str) -> RefundResult:
-        self._network()
         with transaction.atomic(using=DB):
-            existing = SandboxRefund.objects.using(DB).filter(idempotency_key=idempotency_key).first()
-            if existing:
-                return RefundResult(existing.refund_id, charge_id, existing.amount, idempotency_key)
+            # The charge's row lock comes first, so every refund of one charge, and every repeat of one
+            # key, waits its turn: a repeat then finds the first refund made with its key (committed by
+            # then) and answers with it, before any check of what is left could turn it down.
             charge = SandboxCharge.objects.using(DB).select_for_update().filter(charge_id=charge_id).first()
+            self._network()  # the processor works on the refund while it holds the charge
+            existing = self._refund_by_key(idempotency_key)
+            if existing is not None:
+                return self._replay(existing, charge_id=charge_id, amount=amount)
             if charge is None or charge.status != ChargeStatus.SUCCEEDED:
                 raise GatewayError("Only a succeeded charge can be refunded.")
             if amount <= 0 or amount > charge.amount - charge.amount_refunded:
                 raise GatewayError("The refund is more than what is left of the charge.")
-            refund = SandboxRefund.objects.using(DB).create(
-                refund_id=_new_id("re"), idempotency_key=idempotency_key, charge=charge, amount=amount
-            )
+            try:
+                with transaction.atomic(using=DB):
+                    refund = SandboxRefund.objects.using(DB).create(
+                        refund_id=_new_id("re"), idempotency_key=idempotency_key, charge=charge, amount=amount
+                    )
+            except IntegrityError:
+                # The key was used at this moment for a refund of another charge (not under our lock).
+                return self._replay(self._refund_by_key(idempotency_key), charge_id=charge_id, amount=amount)
             charge.amount_refunded += amount
             charge.save(update_fields=["amount_refunded"])
         return RefundResult(refund.refund_id, charge_id, amount, idempotency_key)
+
+    @staticmethod
+    def _refund_by_key(key: str) -> SandboxRefund | None:
+        return SandboxRefund.objects.using(DB).select_related("charge").filter(idempotency_key=key).first()
+
+    @staticmethod
+    def _replay(existing: SandboxRefund, *, charge_id: str, amount: int) -> RefundResult:
+        """The first answer for a key answers every repeat; a different request with the key is refused."""
+        if (existing.charge.charge_id, existing.amount) != (charge_id, amount):
+            raise GatewayError("This idempotency key was already used for a different refund.")
+        return RefundResult(existing.refund_id, charge_id, existing.amount, existing.idempotency_key)
 
     # Bank debits settling, and their webhooks ---------------------------------------------------
 
