@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django_scopes import ScopedManager
 
+from core import money
 from customers.models import Customer
 from partners.models import Partner
 
@@ -266,9 +267,13 @@ class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    quantity = models.DecimalField(
+        max_digits=money.QUANTITY_DIGITS, decimal_places=money.QUANTITY_PLACES, default=1
+    )
     unit_price = models.BigIntegerField(help_text="In the currency's minor unit.")
-    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+    tax_rate = models.DecimalField(
+        "tax rate (%)", max_digits=money.TAX_RATE_DIGITS, decimal_places=money.TAX_RATE_PLACES, default=0
+    )
     amount = models.BigIntegerField(default=0)
     tax_amount = models.BigIntegerField(default=0)
 
@@ -507,9 +512,13 @@ class RecurringLine(models.Model):
     schedule = models.ForeignKey(RecurringSchedule, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    quantity = models.DecimalField(
+        max_digits=money.QUANTITY_DIGITS, decimal_places=money.QUANTITY_PLACES, default=1
+    )
     unit_price = models.BigIntegerField(help_text="In the currency's minor unit.")
-    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+    tax_rate = models.DecimalField(
+        "tax rate (%)", max_digits=money.TAX_RATE_DIGITS, decimal_places=money.TAX_RATE_PLACES, default=0
+    )
 
     objects = ScopedManager(partner="partner")
 

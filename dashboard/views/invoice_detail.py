@@ -67,9 +67,11 @@ def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
 
 
 def detail_context(request, invoice: Invoice, **forms) -> dict:
+    lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
-        "lines": invoice.lines.all(),
+        "lines": lines,
+        "taxes": selectors.invoice_taxes(invoice=invoice, lines=lines),
         "events": selectors.invoice_events(invoice=invoice),
         "credit_notes": invoice.credit_notes.order_by("created_at"),
         "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),

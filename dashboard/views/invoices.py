@@ -2,7 +2,6 @@
 service and render; the rules live in invoicing.services."""
 
 import datetime
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -181,36 +180,21 @@ def _methods(customer: Customer | None):
 
 
 def _preview_totals(form: InvoiceForm, partner) -> dict:
-    """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
-    data = form.data if form.is_bound else form.initial
-    currency = data.get("currency") or partner.default_currency
-    if currency not in money.CURRENCY_EXPONENTS:
-        currency = partner.default_currency
-    amounts = []
-    for line in form.lines.typed():
-        try:
-            quantity = Decimal((line.get("quantity") or "1").replace(",", "."))
-            rate = Decimal((line.get("tax_rate") or "0").replace(",", "."))
-            price = money.parse_amount(line.get("unit_price") or "", currency)
-        except (money.MoneyError, ArithmeticError, ValueError):
-            continue
-        if quantity.is_finite() and rate.is_finite():
-            amounts.append(money.line_amounts(quantity=quantity, unit_price=price, tax_rate=rate))
+    """Subtotal, taxes and total of what is typed so far, by the parsing and the totals function that
+    saved invoices use. A row that can't be read yet is left out (its error shows on submit)."""
+    currency = form.lines.form_kwargs["currency"]
+    amounts = form.lines.priced()
     if not amounts:
         try:
-            amounts = [
-                money.line_amounts(
-                    quantity=1, unit_price=money.parse_amount(data.get("amount") or "", currency), tax_rate=0
-                )
-            ]
+            price = money.parse_amount(
+                (form.data if form.is_bound else form.initial).get("amount") or "", currency
+            )
         except money.MoneyError:
-            amounts = []
+            pass
+        else:
+            amounts = [money.line_amounts(quantity=1, unit_price=price, tax_rate=0)]
     totals = money.invoice_totals(amounts)
-    return {
-        "subtotal": money.format_money(totals.subtotal, currency),
-        "tax": money.format_money(totals.tax, currency),
-        "total": money.format_money(totals.total, currency),
-    }
+    return {"currency": currency, "figures": totals}
 
 
 def form_customer(request, form: InvoiceForm) -> Customer:

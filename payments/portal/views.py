@@ -24,6 +24,7 @@ from core import money
 from core.forms import apply_errors
 from invoicing.models import InvoiceAction
 from invoicing.pdf import brand_colours, invoice_pdf_get
+from invoicing.selectors import invoice_taxes
 from partners.ratelimit import client_ip, rate_limit_allows
 from partners.tokens import token_hash
 from payments.forms import SENSITIVE_FIELDS
@@ -167,13 +168,15 @@ def _pay_new_form(invoice, kind: str | None, data=None):
 def _page_context(link: PayLink, **extra) -> dict:
     invoice = link.invoice
     payable = selectors.invoice_is_payable(invoice)
+    lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
         "partner": invoice.partner,
         "brand_colour": invoice.partner.brand_colour.lstrip("#"),
         "seller": invoice.seller,
         "buyer": invoice.buyer,
-        "lines": invoice.lines.all(),
+        "lines": lines,
+        "taxes": invoice_taxes(invoice=invoice, lines=lines),
         "token": link.raw_token,
         "payable": payable,
         "live_attempt": invoice_live_attempt(invoice=invoice) if payable else None,

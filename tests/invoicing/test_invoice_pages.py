@@ -254,9 +254,10 @@ def test_the_totals_preview_uses_the_same_rules(owner_client, partner):
     body = owner_client.get(
         reverse("invoice_form_preview"), params, headers={"HX-Request": "true"}
     ).content.decode()
-    assert "$0.20" in body  # subtotal
-    assert "$0.02" in body  # tax rounded per line: 0.005 -> 0.01 twice
-    assert "$0.22" in body
+    assert 'data-total="subtotal">$0.20<' in body
+    # Tax per rate on its summed base, as a saved invoice: 5% of $0.20, not 0.005 rounded up twice.
+    assert 'Tax (5% on $0.20)</dt><dd data-total="tax">$0.01<' in body
+    assert 'data-total="total">$0.21<' in body
 
 
 def test_customer_search_as_you_type_in_the_form(owner_client, partner):
