@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from core import money
+from core.forms import KeyedForm
 from invoicing.models import PaymentOption
 from partners.models import CURRENCY_CHOICES, Partner
 
@@ -238,7 +239,7 @@ class AmountForm(forms.Form):
         return cleaned
 
 
-class CreditNoteForm(AmountForm):
+class CreditNoteForm(KeyedForm, AmountForm):
     reason = forms.CharField(max_length=500)
 
 

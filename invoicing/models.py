@@ -275,7 +275,7 @@ class InvoiceLine(models.Model):
         "tax rate (%)", max_digits=money.TAX_RATE_DIGITS, decimal_places=money.TAX_RATE_PLACES, default=0
     )
     amount = models.BigIntegerField(default=0)
-    tax_amount = models.BigIntegerField(default=0)
+    tax_amount = models.BigIntegerField(default=0, help_text="This line's share of its rate's tax.")
 
     objects = ScopedManager(partner="partner")
 
@@ -375,6 +375,9 @@ class CreditNote(models.Model):
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=500)
+    idempotency_key = models.CharField(
+        max_length=100, null=True, blank=True, help_text="The key of the form that issued it."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -384,6 +387,9 @@ class CreditNote(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "number"], name="credit_note_unique_number"),
+            models.UniqueConstraint(
+                fields=["partner", "idempotency_key"], name="credit_note_unique_idempotency_key"
+            ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_note_amount_positive"),
         ]
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core import money
 from core.forms import apply_errors
+from core.idempotency import ALREADY_SUBMITTED, replayed
 from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
@@ -433,7 +434,7 @@ def invoice_record_payment(request, invoice_id: int):
     form = OfflinePaymentForm(request.POST, currency=invoice.currency)
     if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
         try:
-            payment_record_offline(
+            payment = payment_record_offline(
                 invoice=invoice,
                 amount=form.cleaned_data["amount_minor"],
                 method=form.cleaned_data["method"],
@@ -441,11 +442,12 @@ def invoice_record_payment(request, invoice_id: int):
                 reference=form.cleaned_data["reference"],
                 keep_excess_as_credit=form.cleaned_data["keep_excess_as_credit"],
                 actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Payment recorded.")
+            messages.success(request, ALREADY_SUBMITTED if replayed(payment) else "Payment recorded.")
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, payment_form=form, open_panel="payment")
 
@@ -462,10 +464,13 @@ def invoice_credit_note(request, invoice_id: int):
                 amount=form.cleaned_data["amount_minor"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Credit note {note.number} issued.")
+            messages.success(
+                request, ALREADY_SUBMITTED if replayed(note) else f"Credit note {note.number} issued."
+            )
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, credit_form=form, open_panel="credit")

@@ -7,6 +7,7 @@ from django.db import connection
 from django.urls import reverse
 from django_scopes import scope
 
+from core.idempotency import new_key
 from customers.models import Customer
 from dashboard import reports
 from invoicing import selectors
@@ -401,16 +402,23 @@ def test_detail_actions_finalize_pay_credit_void(owner_client, partner):
             "method": "check",
             "received_on": partner.today().isoformat(),
             "reference": "#1001",
+            "idempotency_key": new_key(),  # made when the page drew the form
         },
     )
     assert "That is more than the $100.00 still due." in response.content.decode()
     owner_client.post(
         reverse("invoice_record_payment", kwargs={"invoice_id": draft.pk}),
-        {"amount": "40", "method": "check", "received_on": partner.today().isoformat(), "reference": "#1001"},
+        {
+            "amount": "40",
+            "method": "check",
+            "received_on": partner.today().isoformat(),
+            "reference": "#1001",
+            "idempotency_key": new_key(),
+        },
     )
     owner_client.post(
         reverse("invoice_credit_note", kwargs={"invoice_id": draft.pk}),
-        {"amount": "10", "reason": "Discount"},
+        {"amount": "10", "reason": "Discount", "idempotency_key": new_key()},
     )
     body = owner_client.get(url).content.decode()
     assert "$40.00" in body  # paid
