@@ -7,6 +7,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.template.loader import render_to_string
+from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +19,9 @@ from invoicing import pdf
 from invoicing.forms import LineForm
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_duplicate
+from payments.portal.services import pay_link_issue
+from reminders.emails import draw_invoice
+from reminders.models import NotificationSettings
 from tests.factories.invoicing import customer_for
 from tests.invoicing.test_invoice_pages import form_data, line_rows
 
@@ -125,3 +130,13 @@ def test_the_printed_tax_is_the_rate_of_the_printed_base_on_page_pdf_and_pay_pag
         assert pdf._context(invoice)["taxes"] == [{"rate": "8.25%", "on": "$580.00", "amount": "$47.85"}]
     page = owner_client.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
     assert re.search(r"Tax \(8\.25% on \$580\.00\)</th><td[^>]*>\$47\.85<", page)
+    with scope(partner=partner):
+        token = pay_link_issue(invoice=invoice).rstrip("/").rsplit("/", 1)[-1]
+    pay_page = Client().get(reverse("pay_page", kwargs={"token": token})).content.decode()
+    assert re.search(r"Tax \(8\.25% on \$580\.00\)</th><td[^>]*>\$47\.85<", pay_page)
+    with scope(partner=partner):
+        drawn = draw_invoice(
+            invoice=invoice, kind="invoice", offset_days=0, link="", prefs=NotificationSettings(), pdf=None
+        )
+    text = render_to_string("emails/invoice.txt", drawn.context)
+    assert "Subtotal: $585.00\nTax (8.25% on $580.00): $47.85\n" in text
