@@ -235,6 +235,7 @@ def invoice_create(
     _write_lines(invoice, data.lines)
     invoice.save(update_fields=["subtotal", "tax_total", "total", "amount_due"])
     _event(invoice, EventKind.CREATED, actor=created_by)
+    signals.invoice_created.send(sender=Invoice, invoice=invoice, actor=created_by)
     if finalize:
         invoice = invoice_finalize(invoice=invoice, actor=created_by)
     return invoice
@@ -361,6 +362,7 @@ def _write_off(invoice: Invoice, *, actor: User | None, message: str = "") -> In
     _version_new(invoice)
     invoice.save(update_fields=["status", "uncollectible_at", "next_charge_at", "version", "updated_at"])
     _event(invoice, EventKind.UNCOLLECTIBLE, actor=actor, message=message)
+    signals.invoice_marked_uncollectible.send(sender=Invoice, invoice=invoice, actor=actor)
     return invoice
 
 
@@ -433,6 +435,8 @@ def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None)
         _event(invoice, EventKind.PAID, actor=actor)
     _version_new(invoice)
     invoice.save(update_fields=fields)
+    if invoice.status == InvoiceStatus.PAID:
+        signals.invoice_paid.send(sender=Invoice, invoice=invoice)
 
 
 def invoice_schedule_charge(
@@ -522,6 +526,10 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
         _event(invoice, EventKind.VOIDED if cancelled else EventKind.PAID, actor=actor)
     _version_new(invoice)
     invoice.save(update_fields=fields)
+    if invoice.status == InvoiceStatus.PAID:
+        signals.invoice_paid.send(sender=Invoice, invoice=invoice)
+    elif invoice.status == InvoiceStatus.VOID:
+        signals.invoice_voided.send(sender=Invoice, invoice=invoice, actor=actor, credit_applied=0)
     return note
 
 
@@ -568,5 +576,6 @@ def invoice_duplicate(*, invoice: Invoice, actor: User | None) -> Invoice:
     _write_lines(copy, lines)
     copy.save(update_fields=["subtotal", "tax_total", "total", "amount_due"])
     _event(copy, EventKind.CREATED, actor=actor, message=f"Duplicated from {invoice.display_number}")
+    signals.invoice_created.send(sender=Invoice, invoice=copy, actor=actor)
     _event(invoice, EventKind.DUPLICATED, actor=actor, message="Copied into a new draft", draft_id=copy.pk)
     return copy

@@ -16,6 +16,7 @@ from invoicing.models import Invoice, InvoiceAction
 from invoicing.services import invoice_apply_refund, invoice_lock
 from partners.models import AuditKind, User
 from partners.services import audit_record
+from payments import signals
 from payments.collection import attempt_record, live_attempt_error, receive_money
 from payments.gateways import get_gateway
 from payments.gateways.base import (
@@ -314,6 +315,7 @@ def _refund_finish(*, refund_id: int, gateway_refund_id: str) -> Refund:
             message=f"{money.format_money(refund.amount, refund.currency)} refunded: {refund.reason}",
             credit_note_reason=f"Refund: {refund.reason}" if refund.reduce_amount_owed else None,
         )
+        signals.refund_succeeded.send(sender=Refund, refund=refund, invoice=invoice)
         return refund
 
 
