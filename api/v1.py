@@ -7,7 +7,9 @@ from ninja import NinjaAPI, Swagger
 
 from api import problems
 from api.auth import ApiKeyAuth
+from api.problems import PROBLEM_TYPE
 from api.routes import customers, invoices, payments, webhooks
+from api.schemas import Problem as ProblemSchema
 
 # The reference page draws with inline styles; it is public and holds no partner data.
 DOCS_CSP = (
@@ -26,7 +28,25 @@ def _docs_policy(view):
     return wrapped
 
 
-api = NinjaAPI(
+class InvoicingApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Every operation may answer a problem document (RFC 9457) with a 4xx status: said once here
+        rather than on each endpoint."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema["components"].setdefault("schemas", {})["Problem"] = ProblemSchema.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        problem = {
+            "description": "A problem: what is wrong, and with which field (RFC 9457).",
+            "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for item in schema["paths"].values():
+            for operation in item.values():
+                operation["responses"].setdefault("4XX", problem)
+        return schema
+
+
+api = InvoicingApi(
     title="Invoicing API",
     version="1",
     description="Customers, invoices, payments and webhooks of one business. See docs/api.md.",
