@@ -36,8 +36,8 @@ bounded = settings(
 
 @pytest.fixture
 def key(partner) -> str:
-    """Made once per operation: a read-write key of a partner with a customer, a saved card, an open invoice and a draft, so that
-    ids the fuzzer picks sometimes exist (1, 2, ...) and sometimes do not."""
+    """Made once per operation: a read-write key of a partner with a customer, a saved card, an open
+    invoice and a draft, so that ids the fuzzer picks sometimes exist (1, 2, ...) and sometimes not."""
     customer = customer_for(partner)
     card_for(customer)
     make_invoice(partner, customer=customer)
