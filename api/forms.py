@@ -10,7 +10,9 @@ class ApiKeyForm(forms.Form):
 
 
 class WebhookEndpointForm(forms.Form):
-    url = forms.CharField(label="URL", max_length=1000, help_text="Starting with https, and reachable from the internet.")
+    url = forms.CharField(
+        label="URL", max_length=1000, help_text="Starting with https, and reachable from the internet."
+    )
     description = forms.CharField(max_length=200, required=False)
     event_types = forms.MultipleChoiceField(
         choices=[(name, name) for name in EVENT_TYPES],
