@@ -19,6 +19,7 @@ PAGES = [
     "customer_create",
     "settings_details",
     "team",
+    "developers",
 ]
 PUBLIC_PAGES = ["login", "password_reset"]
 

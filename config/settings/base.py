@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "payments",
     "payments.gateways.sandbox",
     "reminders",
+    "ninja",  # its static files: the API reference page, served by the app
+    "api",
     "dashboard",
 ]
 
@@ -142,6 +144,9 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-notifications": {"task": "reminders.tasks.send_due_notifications", "schedule": 60.0},
     "issue-recurring-invoices": {"task": "invoicing.tasks.issue_recurring", "schedule": 60.0},
     "sandbox-gateway-clock": {"task": "payments.tasks.sandbox_clock", "schedule": 15.0},
+    "deliver-due-webhooks": {"task": "api.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "announce-overdue-invoices": {"task": "api.tasks.announce_overdue_invoices", "schedule": 3600.0},
+    "forget-idempotent-requests": {"task": "api.tasks.forget_idempotent_requests", "schedule": 3600.0},
 }
 
 # Auth -----------------------------------------------------------------------------------------------
@@ -197,6 +202,19 @@ PAYMENT_ATTEMPT_STALE_SECONDS = env.int("PAYMENT_ATTEMPT_STALE_SECONDS", default
 # Charges the due-date job claims per transaction, and how many gateway calls it makes at once.
 PAYMENT_CHARGE_BATCH = env.int("PAYMENT_CHARGE_BATCH", default=50)
 PAYMENT_CHARGE_CONCURRENCY = env.int("PAYMENT_CHARGE_CONCURRENCY", default=8)
+
+# API and webhooks (api/, docs/api.md) ----------------------------------------------------------------
+# Requests per key per window ("600/60": 600 a minute); over it the API answers 429 with Retry-After.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/60")
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# Keys made against the sandbox gateway say so: inv_test_...; against a real processor, inv_live_...
+_SANDBOX = PAYMENT_GATEWAY.startswith("payments.gateways.sandbox")
+API_KEY_PREFIX = env("API_KEY_PREFIX", default="inv_test_" if _SANDBOX else "inv_live_")
+# Webhook targets must be https (except in development) and never resolve to a private, loopback or
+# link-local address; the second may only be lifted for tests and local development.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # Email ----------------------------------------------------------------------------------------------
 # EMAIL_ESP picks the provider: any django-anymail ESP ("postmark", "sendgrid", "mailgun",
