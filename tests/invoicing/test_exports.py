@@ -100,7 +100,7 @@ def test_customers_export_follows_the_search_and_archive_filters(owner_client, p
     assert rows[0]["CC emails"] == "books@example.com, cfo@example.com"
     rows, _ = download(owner_client, "export_customers", q="ada", archived="1")
     assert {row["Name"] for row in rows} == {"Ada Lovelace", "Ada Archived"}
-    # NUL, which PostgreSQL text can't hold, is refused for every page by config.middleware.RefuseNulMiddleware
+    # NUL, which PostgreSQL text cannot hold, is refused on every page (config.middleware.RefuseNulMiddleware)
     assert owner_client.get(reverse("export_customers"), {"q": "ada\x00love"}).status_code == 400
     assert owner_client.get(reverse("customer_list"), {"q": "ada\x00"}).status_code == 400
 
