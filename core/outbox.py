@@ -27,12 +27,12 @@ def broker_breaker():
     return breaker_for(current_app.conf.broker_url or "")
 
 
-def task_publish(*, name: str, kwargs: dict) -> None:
-    """Publish the task `name`, or keep it in PostgreSQL for beat to publish when the broker is back."""
-    breaker = broker_breaker()
+def task_publish(*, task, kwargs: dict) -> None:
+    """Publish `task`, or keep it in PostgreSQL for beat to publish when the broker is back."""
+    name, breaker = task.name, broker_breaker()
     if not breaker.is_open():
         try:
-            current_app.tasks[name].apply_async(kwargs=kwargs)
+            task.apply_async(kwargs=kwargs)
             return
         except BROKER_DOWN as error:
             breaker.trip(error)
@@ -49,6 +49,7 @@ def task_publish(*, name: str, kwargs: dict) -> None:
 def pending_tasks_publish() -> int:
     """Publish the tasks that wait, oldest first, a batch per transaction; stop at the first the broker
     refuses. Rows are claimed with SKIP LOCKED, so two beats never publish one twice at once."""
+    current_app.loader.import_default_modules()  # every app's tasks module, as a worker has at start
     published, after = 0, 0
     while True:
         with transaction.atomic():

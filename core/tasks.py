@@ -24,7 +24,7 @@ def enqueue(task, **kwargs) -> None:
     A broker that is down or stalled only delays the work, never fails or hangs the request: the task
     then waits in PostgreSQL and beat publishes it again (core.outbox).
     """
-    transaction.on_commit(lambda: task_publish(name=task.name, kwargs=kwargs))
+    transaction.on_commit(lambda: task_publish(task=task, kwargs=kwargs))
 
 
 @shared_task(name="core.tasks.publish_pending_tasks")
