@@ -10,6 +10,7 @@ from django.db import transaction
 from core import money
 from core.formats import format_day
 from customers.models import Customer, PaymentMethod
+from invoicing import signals
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     EventKind,
@@ -156,6 +157,7 @@ def invoice_create(
     _write_lines(invoice, data.lines)
     invoice.save(update_fields=["subtotal", "tax_total", "total", "amount_due"])
     _event(invoice, EventKind.CREATED, actor=created_by)
+    signals.invoice_created.send(sender=Invoice, invoice=invoice, actor=created_by)
     if finalize:
         invoice = invoice_finalize(invoice=invoice, actor=created_by)
     return invoice
@@ -202,5 +204,6 @@ def invoice_duplicate(*, invoice: Invoice, actor: User | None) -> Invoice:
     _write_lines(copy, lines)
     copy.save(update_fields=["subtotal", "tax_total", "total", "amount_due"])
     _event(copy, EventKind.CREATED, actor=actor, message=f"Duplicated from {invoice.display_number}")
+    signals.invoice_created.send(sender=Invoice, invoice=copy, actor=actor)
     _event(invoice, EventKind.DUPLICATED, actor=actor, message="Copied into a new draft", draft_id=copy.pk)
     return copy

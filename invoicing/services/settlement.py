@@ -87,6 +87,8 @@ def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None)
         _event(invoice, EventKind.PAID, actor=actor)
     _version_new(invoice)
     invoice.save(update_fields=fields)
+    if invoice.status == InvoiceStatus.PAID:
+        signals.invoice_paid.send(sender=Invoice, invoice=invoice)
 
 
 @transaction.atomic
@@ -134,6 +136,10 @@ def _credit_note_issue(invoice: Invoice, amount: int, reason: str, *, actor: Use
         _event(invoice, EventKind.VOIDED if cancelled else EventKind.PAID, actor=actor)
     _version_new(invoice)
     invoice.save(update_fields=fields)
+    if invoice.status == InvoiceStatus.PAID:
+        signals.invoice_paid.send(sender=Invoice, invoice=invoice)
+    elif invoice.status == InvoiceStatus.VOID:
+        signals.invoice_voided.send(sender=Invoice, invoice=invoice, actor=actor, credit_applied=0)
     return note
 
 

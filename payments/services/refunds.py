@@ -15,6 +15,7 @@ from invoicing.services import (
     invoice_lock,
 )
 from partners.models import User
+from payments import signals
 from payments.gateways import get_gateway
 from payments.gateways.base import GatewayError, GatewayUnavailable
 from payments.models import (
@@ -140,6 +141,7 @@ def _refund_finish(*, refund_id: int, gateway_refund_id: str) -> Refund:
             message=f"{money.format_money(refund.amount, refund.currency)} refunded: {refund.reason}",
             credit_note_reason=f"Refund: {refund.reason}" if refund.reduce_amount_owed else None,
         )
+        signals.refund_succeeded.send(sender=Refund, refund=refund, invoice=invoice)
         return refund
 
 
