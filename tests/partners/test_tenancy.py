@@ -64,7 +64,7 @@ def walk(patterns, prefix=""):
             if entry.namespace == "admin":
                 continue  # platform admins only, behind is_staff
             if entry.namespace == API_NAMESPACE:
-                continue  # API keys, not sessions: every route is walked by tests/api/test_keys_and_tenancy.py
+                continue  # API keys, not sessions: tests/api/test_keys_and_tenancy.py walks every route
             yield from walk(entry.url_patterns, prefix + str(entry.pattern))
         elif isinstance(entry, URLPattern):
             yield entry, prefix + str(entry.pattern)
