@@ -1,12 +1,21 @@
+import os
+
 import pytest
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 from django_scopes import scopes_disabled
+from hypothesis import settings as hypothesis_settings
 
 from core.redis import reset_breakers
 from partners.models import Role
 from tests.factories import MembershipFactory, PartnerFactory, UserFactory
+
+# Property tests explore new examples on a developer's machine; in CI (CI=true, as .ci/run sets) they run
+# the same examples every time, so a red run is a real regression that reruns the same way.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(items):

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
@@ -18,7 +19,7 @@ from core import money
 from invoicing import pdf
 from invoicing.forms import LineForm
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_duplicate
+from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_duplicate, lines_totals
 from payments.portal.services import pay_link_issue
 from reminders.emails import draw_invoice
 from reminders.models import NotificationSettings
@@ -73,18 +74,22 @@ def test_what_is_shown_stored_charged_and_duplicated_agree(partner, rows):
         for q, p, r in rows
     ]
     assert all(form.is_valid() for form in typed), [form.errors for form in typed]
+    lines_typed = [LineInput(**form.cleaned_data) for form in typed]
     with scope(partner=partner):
-        invoice = invoice_create(
-            partner=partner,
-            data=InvoiceInput(
-                customer=customer_for(partner),
-                due_date=partner.today() + datetime.timedelta(days=7),
-                currency="USD",
-                lines=[LineInput(**form.cleaned_data) for form in typed],
-            ),
-            created_by=None,
-            finalize=True,
+        data = InvoiceInput(
+            customer=customer_for(partner),
+            due_date=partner.today() + datetime.timedelta(days=7),
+            currency="USD",
+            lines=lines_typed,
         )
+        if lines_totals(lines_typed).total >= money.MAX_AMOUNT_MINOR:
+            # Lines each within bounds can still add up to more than one invoice may hold: refused by
+            # field, never stored.
+            with pytest.raises(ValidationError) as refused:
+                invoice_create(partner=partner, data=data, created_by=None, finalize=True)
+            assert "amount" in refused.value.message_dict
+            return
+        invoice = invoice_create(partner=partner, data=data, created_by=None, finalize=True)
         invoice = Invoice.objects.get(pk=invoice.pk)  # as stored, not as held in memory
         lines = list(invoice.lines.all())
         shown = pdf._context(invoice)
