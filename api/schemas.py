@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from api.webhooks.catalogue import EVENT_TYPES
 from core import money
@@ -238,8 +238,12 @@ class InvoiceOut(Schema):
     uncollectible_at: UtcTime | None
 
 
-class InvoiceSummary(Schema):
+# A plain pydantic model, not a ninja Schema: pydantic-core reads the 50 rows' attributes itself, where a
+# Schema wraps each row in a getter whose lookups run in Python (about 2 ms of a list request's CPU).
+class InvoiceSummary(BaseModel):
     """An invoice in a list: without lines and texts (GET /invoices/{id} has them)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     object: Literal["invoice"] = "invoice"
     id: int
