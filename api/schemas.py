@@ -163,9 +163,25 @@ AS_THE_FORM_DOES = "Default: charge_on_due_date for a customer with Auto-Pay on,
 
 class LineIn(In):
     description: Text(500, min_length=1)
-    quantity: Annotated[Decimal, Field(gt=0, lt=10**9, max_digits=12, decimal_places=3)] = Decimal(1)
+    quantity: Annotated[
+        Decimal,
+        Field(
+            gt=0,
+            lt=money.MAX_QUANTITY,
+            max_digits=money.QUANTITY_DIGITS,
+            decimal_places=money.QUANTITY_PLACES,
+        ),
+    ] = Decimal(1)
     unit_price: Annotated[int, Field(ge=0, lt=money.MAX_AMOUNT_MINOR, description="Minor units.")]
-    tax_rate: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] = Decimal(0)
+    tax_rate: Annotated[
+        Decimal,
+        Field(
+            ge=0,
+            le=money.MAX_TAX_RATE,
+            max_digits=money.TAX_RATE_DIGITS,
+            decimal_places=money.TAX_RATE_PLACES,
+        ),
+    ] = Decimal(0)
 
 
 class LineOut(Schema):
