@@ -335,6 +335,11 @@ def main() -> int:
     # The key's rate limit is still counted on every request (a Redis INCR), just never reached.
     os.environ.setdefault("API_RATE_LIMIT", "1000000000/60")
     page_list = pages(invoice, pay_path, cookie, api_key)
+    if wanted := [name for name in os.environ.get("BENCH_HTTP_PAGES", "").split(",") if name]:
+        unknown = set(wanted) - {page.name for page in page_list}
+        if unknown:
+            sys.exit(f"BENCH_HTTP_PAGES names no such page: {', '.join(sorted(unknown))}")
+        page_list = [page for page in page_list if page.name in wanted]
 
     with serving() as server:
         for page in page_list:  # the first download of the PDF stores it; wrk measures the stored one
