@@ -5,6 +5,7 @@ from django.test import Client
 from django_scopes import scopes_disabled
 
 from partners.models import Role
+from tests import stripe_double as double
 from tests.factories import MembershipFactory, PartnerFactory, UserFactory
 
 
@@ -28,6 +29,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def _stripe_double_process():
+    with double.running() as running:
+        yield running
+
+
+@pytest.fixture
+def stripe_double(_stripe_double_process) -> double.StripeDouble:
+    """localstripe behind our layer (tests/stripe_double), one process for the session; faults are
+    forgotten after each test."""
+    yield _stripe_double_process
+    _stripe_double_process.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,80 @@
+"""The Stripe test double: localstripe behind our layer (`layer.py`), started on 127.0.0.1 and a free
+port, and the test controls that drive it."""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class StripeDouble:
+    def __init__(self, url: str):
+        self.url = url
+        self.js_url = f"{url}/js.stripe.com/v3/"
+
+    def _control(self, action: str, **fields) -> dict:
+        response = requests.post(f"{self.url}/_double/{action}", json=fields, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def account(self, **fields) -> dict:
+        """A new account: id, secret_key, publishable_key, name, country, default_currency."""
+        return self._control("accounts", **fields)
+
+    def update_account(self, account_id: str, **fields) -> dict:
+        return self._control(f"accounts/{account_id}", **fields)
+
+    def lose_answers(self, path: str, *, when: str = "after", times: int = 1, hang: float = 0) -> None:
+        """The next `times` POSTs to `path`: never reach Stripe (`before`), reach it but their answer is
+        lost (`after`), or are slowed down by `hang` seconds while Stripe works on them (`during`)."""
+        self._control("faults", path=path, when=when, times=times, hang=hang)
+
+    def decline(self, payment_method: str, code: str) -> None:
+        """The issuer declines charges of this method with this decline code."""
+        self._control("declines", payment_method=payment_method, decline_code=code)
+
+    def event(self, account_id: str, type_: str, **fields) -> tuple[bytes, dict[str, str]]:
+        """A signed event about `collection`/`id` (read from the double) or `object`."""
+        signed = self._control("events", account=account_id, type=type_, **fields)
+        return signed["body"].encode(), signed["headers"]
+
+    def ledger(self, account_id: str) -> dict:
+        """The account's PaymentIntents (charges expanded) and refunds, as the double has them."""
+        return self._control("ledger", account=account_id)
+
+    def reset(self) -> None:
+        self._control("reset")
+
+
+@contextlib.contextmanager
+def running():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.stripe_double"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = process.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"The Stripe test double did not start: {line!r}")
+        yield StripeDouble(line.split()[1])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def json_of(body: bytes) -> dict:
+    return json.loads(body)
