@@ -196,7 +196,9 @@ def attempts_resolve_stale(
         try:
             with scopes_disabled():  # the janitor: stale attempts of every partner
                 attempt = PaymentAttempt.objects.get(pk=attempt_id)
-            charge = gateway.find_charge(attempt.idempotency_key)
+            charge = gateway.find_charge(
+                attempt.idempotency_key, token=attempt.gateway_token, since=attempt.created_at
+            )
             if charge is None and attempt.status != AttemptStatus.PROCESSING:
                 logger.info(
                     "Payment attempt %s never reached the gateway; sending it again, same key", attempt_id

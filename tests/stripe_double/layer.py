@@ -208,6 +208,8 @@ class Layer:
                     f"{key}. Please try again later.",
                     code="idempotency_key_in_use",
                 )
+            if lost := self._fault(request.path, "after"):  # the network loses replays too
+                return await lost
             response = web.Response(status=known.status, body=known.body, content_type="application/json")
             response.headers["Idempotent-Replayed"] = "true"
             return response
@@ -291,7 +293,8 @@ class Layer:
         if not isinstance(payload, dict):
             return
         if payload.get("object") == "payment_intent":
-            if isinstance(payload.get("latest_charge"), dict) and "latest_charge" not in expand:
+            expanded = any(path.removeprefix("data.").startswith("latest_charge") for path in expand)
+            if isinstance(payload.get("latest_charge"), dict) and not expanded:
                 payload["latest_charge"] = payload["latest_charge"]["id"]
             payload.pop("charges", None)  # removed from Stripe's API in 2022-11-15
             payload["description"] = self.descriptions.get(payload["id"])
