@@ -11,7 +11,7 @@ Exactly once comes from three things together:
 3. RecurringRun is UNIQUE(schedule, period_date): should anything still try a period twice, the
    database refuses and the second transaction rolls back, invoice and number included.
 
-Charging follows after commit, through payments.collection (collection_start, run by finalize).
+Charging follows after commit, through payments.services (collection_start, run by finalize).
 """
 
 import datetime
