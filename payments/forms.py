@@ -244,3 +244,43 @@ class OfflinePaymentForm(AmountForm):
         required=False,
         help_text="When more than the amount due was received; the credit pays the customer's next invoice.",
     )
+
+
+class StripeKeysForm(forms.Form):
+    """A partner's Stripe keys (Dashboard -> Developers -> API keys). The secret is never rendered back."""
+
+    secret_key = forms.CharField(
+        label="Secret key",
+        max_length=255,
+        strip=True,
+        widget=SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Starts with sk_ or rk_ (a restricted key). It is encrypted and never shown again.",
+    )
+    publishable_key = forms.CharField(
+        label="Publishable key",
+        max_length=255,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Starts with pk_. Stripe.js uses it on your pay page.",
+    )
+
+    def clean_secret_key(self):
+        key = self.cleaned_data["secret_key"]
+        if not re.fullmatch(r"(sk|rk)_(test|live)_[A-Za-z0-9]{10,240}", key):
+            raise ValidationError(
+                "Paste the secret key: it starts with sk_test_, sk_live_, rk_test_ or rk_live_."
+            )
+        return key
+
+    def clean_publishable_key(self):
+        key = self.cleaned_data["publishable_key"]
+        if not re.fullmatch(r"pk_(test|live)_[A-Za-z0-9]{10,240}", key):
+            raise ValidationError("Paste the publishable key: it starts with pk_test_ or pk_live_.")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        secret, publishable = data.get("secret_key", ""), data.get("publishable_key", "")
+        if secret and publishable and ("_live_" in secret) != ("_live_" in publishable):
+            self.add_error("publishable_key", "Use keys of the same mode: both test or both live.")
+        return data

@@ -190,12 +190,12 @@ def attempts_resolve_stale(
         ids += PaymentAttempt.objects.filter(
             status=AttemptStatus.PROCESSING, created_at__lt=now - PROCESSING_RECHECK
         ).values_list("pk", flat=True)[:limit]
-    gateway = get_gateway()
     resolved = 0
     for attempt_id in ids:
         try:
             with scopes_disabled():  # the janitor: stale attempts of every partner
                 attempt = PaymentAttempt.objects.get(pk=attempt_id)
+            gateway = get_gateway(attempt.partner_id, processor=attempt.gateway)
             charge = gateway.find_charge(
                 attempt.idempotency_key, token=attempt.gateway_token, since=attempt.created_at
             )

@@ -100,6 +100,7 @@ class MethodSetup:
     publishable_key: str = ""
     client_secret: str = ""  # Stripe: a SetupIntent's secret, confirmed by Stripe.js
     reference: str = ""  # what the server keeps to finish the setup (Stripe: the SetupIntent id)
+    account: str = ""  # Stripe Connect: the connected account Stripe.js acts for
 
 
 class GatewayError(Exception):

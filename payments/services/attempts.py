@@ -57,12 +57,17 @@ def attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
 def attempt_call(attempt: PaymentAttempt) -> Outcome:
     """Ask the gateway to charge a committed attempt, with its key. Records nothing."""
     try:
-        return get_gateway().charge(
+        return get_gateway(attempt.partner_id, processor=attempt.gateway).charge(
             token=attempt.gateway_token,
             amount=attempt.amount,
             currency=attempt.currency,
             idempotency_key=attempt.idempotency_key,
             description=f"Invoice {attempt.invoice.number}",
+            metadata={
+                "attempt": str(attempt.pk),
+                "invoice": attempt.invoice.number,
+                "partner": str(attempt.partner_id),
+            },
         )
     except GatewayUnavailable as error:
         logger.warning(

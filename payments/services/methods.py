@@ -40,10 +40,34 @@ def payment_method_add(
     make_default: bool,
     actor: User | None = None,
 ) -> PaymentMethod:
-    """Save a card or bank account through the gateway; only its token and display details are kept."""
-    gateway = get_gateway()
+    """Save a card or bank account through the gateway; only its token and display details are kept.
+    (The sandbox only: a real processor takes card numbers in its own fields, `payment_method_save`.)"""
+    gateway = get_gateway(customer.partner_id)
+    return _keep(customer, gateway, lambda: gateway.save_method(details), make_default, actor)
+
+
+def payment_method_setup(*, customer: Customer):
+    """What the page needs to collect a method in the browser (payments.gateways.base.MethodSetup)."""
     try:
-        saved = gateway.save_method(details)
+        return get_gateway(customer.partner_id).setup_start()
+    except GatewayError as error:
+        logger.warning("Starting a method setup for customer %s failed: %s", customer.pk, error)
+        raise ValidationError("The payment processor is not answering. Try again in a moment.") from None
+
+
+@transaction.atomic
+def payment_method_save(
+    *, customer: Customer, reference: str, make_default: bool, actor: User | None = None
+) -> PaymentMethod:
+    """Keep the method the browser saved with the processor: `reference` is the processor's id (a
+    Stripe SetupIntent) or the sandbox script's token; no card number ever reaches this server."""
+    gateway = get_gateway(customer.partner_id)
+    return _keep(customer, gateway, lambda: gateway.setup_finish(reference), make_default, actor)
+
+
+def _keep(customer: Customer, gateway, save, make_default: bool, actor: User | None) -> PaymentMethod:
+    try:
+        saved = save()
     except MethodRejected as error:
         raise ValidationError(str(error)) from None
     except GatewayError as error:

@@ -4,7 +4,7 @@ from django_scopes import scope
 
 from customers.models import Customer, PaymentMethod
 from payments.gateways.base import BankAccountDetails, CardDetails
-from payments.services import payment_method_add
+from payments.services import payment_method_add, payment_method_save, payment_method_setup
 
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000009995"  # insufficient funds: a soft decline, retried
@@ -28,3 +28,13 @@ def bank_account_for(
             routing_number="110000000", account_number=account, holder_name=customer.name
         )
         return payment_method_add(customer=customer, details=details, make_default=default)
+
+
+def stripe_card_for(
+    customer: Customer, double, number: str = GOOD_CARD, *, default: bool = True
+) -> PaymentMethod:
+    """A card saved as the pay page saves it with Stripe: a SetupIntent confirmed by (fake) Stripe.js."""
+    with scope(partner=customer.partner):
+        setup = payment_method_setup(customer=customer)
+        double.confirm_setup(setup, number)
+        return payment_method_save(customer=customer, reference=setup.reference, make_default=default)

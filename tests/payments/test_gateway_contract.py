@@ -2,12 +2,10 @@
 what the app's exactly-once charging and refunds rely on."""
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 
 import pytest
-import requests
 from django.utils import timezone
 
 from payments.gateways.base import (
@@ -82,18 +80,8 @@ def stripe_processor(double) -> Processor:
     )
 
     def save(number):
-        """What Stripe.js does on the page: confirm the SetupIntent with the card, authenticate."""
         setup = gateway.setup_start()
-        confirm = f"{double.url}/v1/setup_intents/{setup.reference}/confirm"
-        card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
-        body = {"key": setup.publishable_key, "client_secret": setup.client_secret, "use_stripe_sdk": True}
-        answer = requests.post(
-            confirm,
-            data=json.dumps({**body, "payment_method_data": {"type": "card", "card": card}}),
-            timeout=10,
-        )
-        if answer.json().get("status") == "requires_action":
-            requests.post(confirm, data=json.dumps(body), timeout=10)
+        double.confirm_setup(setup, number)
         return gateway.setup_finish(setup.reference)
 
     def hard_declining():

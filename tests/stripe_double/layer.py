@@ -134,7 +134,7 @@ class Layer:
             return _error(
                 401, "This API call cannot be made with a publishable API key.", type_="invalid_request_error"
             )
-        connected = request.headers.get("Stripe-Account")
+        connected = request.headers.get("Stripe-Account") or dict(params).get("_stripe_account")
         if connected:
             target = self.accounts.get(connected)
             if target is None or target.platform != account.id:
@@ -176,7 +176,10 @@ class Layer:
         params = _params(body, request.content_type, request.query)
         if body.lstrip().startswith(b"{"):  # the fake Stripe.js posts JSON with the publishable key
             with contextlib.suppress(ValueError):
-                params += [("key", json.loads(body).get("key", ""))]
+                sent = json.loads(body)
+                params += [(name, sent[name]) for name in ("key", "_stripe_account") if name in sent]
+                if sent.pop("_stripe_account", None):  # ours to act on, not localstripe's
+                    body = json.dumps(sent).encode()
         account = self._caller(request, params)
         if isinstance(account, web.Response):
             return account

@@ -107,6 +107,7 @@ class StripeGateway(Gateway):
         max_network_retries: int = 1,
     ):
         self.publishable_key = publishable_key
+        self.connected_account = account
         self.webhook_secret = webhook_secret
         self.test_mode = secret_key.startswith(("sk_test_", "rk_test_"))
         options = {"base_addresses": {"api": api_base}} if api_base else {}
@@ -156,6 +157,7 @@ class StripeGateway(Gateway):
             publishable_key=self.publishable_key,
             client_secret=setup.client_secret,
             reference=setup.id,
+            account=self.connected_account,
         )
 
     def setup_finish(self, reference: str) -> SavedMethod:
