@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class StripeDouble:
-    def __init__(self, url: str):
+    def __init__(self, url: str, upstream: str):
         self.url = url
+        self.upstream = upstream  # localstripe itself, without our layer: for the upstream-deviation tests
         self.js_url = f"{url}/js.stripe.com/v3/"
 
     def _control(self, action: str, **fields) -> dict:
@@ -67,6 +68,10 @@ class StripeDouble:
             answer = requests.post(then, data=json.dumps(body), timeout=10).json()
         return answer
 
+    def intent_count(self, account_id: str) -> int:
+        """How many PaymentIntents the account has (cheap: nothing is read from localstripe)."""
+        return self._control("ledger", account=account_id, count_only=True)["payment_intents"]
+
     def reset(self) -> None:
         self._control("reset")
 
@@ -84,7 +89,7 @@ def running():
         line = process.stdout.readline()
         if not line.startswith("READY "):
             raise RuntimeError(f"The Stripe test double did not start: {line!r}")
-        yield StripeDouble(line.split()[1])
+        yield StripeDouble(*line.split()[1:3])
     finally:
         process.send_signal(signal.SIGTERM)
         try:

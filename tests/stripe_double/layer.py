@@ -35,6 +35,10 @@ from aiohttp import web
 ID = re.compile(r"^(cus|pm|pi|ch|re|seti|tok|card|txn|src|evt|dp|we)_[A-Za-z0-9_]+$")
 OBJECT_PATH = re.compile(r"^/v1/([a-z_]+)/([A-Za-z0-9_]+)(/.*)?$")
 NOT_OBJECTS = {"search", "history", "upcoming"}
+SETUP_CONFIRM = re.compile(r"^/v1/setup_intents/(\w+)/confirm$")
+# Test cards that ask for 3-D Secure when set up, and never again off-session once authenticated
+# (docs.stripe.com/testing#authentication-and-setup); 4000002760003184 asks every time.
+AUTHENTICATE_ONCE = {"4000002500003155"}
 # What Stripe.js may do with a publishable key.
 PUBLISHABLE = re.compile(
     r"^/v1/(tokens|payment_methods|setup_intents/\w+/(confirm|cancel)|payment_intents/\w+/_authenticate)$"
@@ -105,6 +109,11 @@ class Layer:
         self.faults: list[dict] = []
         self.endpoints: dict[str, dict] = {}  # webhook endpoints, by id
         self.charge_locks: dict[str, asyncio.Lock] = {}
+        # PaymentIntents as they were answered: id -> (account, customer, created), newest last. Lists
+        # read it instead of localstripe's whole store, which it exports in full on every list.
+        self.intents: dict[str, tuple[str, str | None, int]] = {}
+        self.setup_numbers: dict[str, str] = {}  # SetupIntent -> the test card number Stripe.js sent
+        self.authenticated: set[str] = set()  # payment methods whose setup completed 3-D Secure
         self.session: aiohttp.ClientSession | None = None
         self.counter = itertools.count(1)
 
@@ -158,6 +167,8 @@ class Layer:
 
     def _claim(self, account: Account, value) -> None:
         """Everything an account's answer names is the account's (as on Stripe)."""
+        if isinstance(value, dict) and value.get("object") == "payment_intent" and "id" in value:
+            self.intents.setdefault(value["id"], (account.id, value.get("customer"), value.get("created", 0)))
         if isinstance(value, dict):
             for item in value.values():
                 self._claim(account, item)
@@ -259,6 +270,8 @@ class Layer:
             return await self._create_payment_intent(request, account, params)
         if path == "/v1/refunds" and method == "POST":
             return await self._refund(request, account, dict(params), body)
+        if SETUP_CONFIRM.match(path):
+            return await self._confirm_setup(request, account, body)
         return await self._forward(request, body, account)
 
     async def _forward(self, request, body: bytes, account: Account | None = None, *, path=None):
@@ -306,6 +319,20 @@ class Layer:
             if isinstance(payload.get(name), (dict, list)):
                 self._stripe_shape(payload[name], expand)
 
+    async def _confirm_setup(self, request, account, body: bytes) -> web.Response:
+        setup_id = SETUP_CONFIRM.match(request.path).group(1)
+        try:
+            number = json.loads(body).get("payment_method_data", {}).get("card", {}).get("number")
+        except (ValueError, AttributeError):
+            number = None
+        if number:
+            self.setup_numbers[setup_id] = number
+        response = await self._forward(request, body, account)
+        answer = json.loads(response.body)
+        if answer.get("status") == "succeeded" and self.setup_numbers.get(setup_id) in AUTHENTICATE_ONCE:
+            self.authenticated.add(answer["payment_method"])
+        return response
+
     # PaymentIntents ---------------------------------------------------------------------------------
 
     async def _create_payment_intent(self, request, account, params) -> web.Response:
@@ -324,6 +351,14 @@ class Layer:
             intent = await self._intent_of_charge(payload["error"].get("charge"), account)
             if intent:
                 payload["error"]["payment_intent"] = intent
+        if (
+            response.status == 200
+            and payload.get("status") == "requires_action"
+            and fields.get("off_session") == "true"
+            and fields.get("payment_method") in self.authenticated
+        ):  # set up with 3-D Secure already: Stripe does not ask again off-session
+            payload = await self._authenticate(payload, account)
+            intent = payload
         if intent and description is not None:
             self.descriptions[intent["id"]] = description
             intent["description"] = description
@@ -339,6 +374,16 @@ class Layer:
             payload.update(self.overrides[payload["id"]])
             return web.json_response({"error": {**error, "payment_intent": payload}}, status=402)
         return web.json_response(payload, status=response.status)
+
+    async def _authenticate(self, intent: dict, account) -> dict:
+        headers = {"Authorization": "Bearer sk_test_localstripe"}
+        url = f"{self.upstream}/v1/payment_intents/{intent['id']}/_authenticate"
+        form = {"client_secret": intent["client_secret"], "success": "true"}
+        async with self.session.post(url, data=form, headers=headers) as upstream:
+            authenticated = json.loads(await upstream.read())
+        self._claim(account, authenticated)
+        self._stripe_shape(authenticated)
+        return authenticated
 
     async def _intent_of_charge(self, charge_id, account) -> dict | None:
         if not charge_id:
@@ -357,22 +402,25 @@ class Layer:
             return json.loads(await upstream.read())
 
     async def _list_payment_intents(self, account, query) -> web.Response:
-        everything = (await self._get("/v1/payment_intents?limit=1000000"))["data"]
-        mine = [pi for pi in everything if self.owner.get(pi["id"]) == account.id]
+        ids = [pi for pi, (owner, customer, created) in self.intents.items() if owner == account.id]
         if customer := query.get("customer"):
-            mine = [pi for pi in mine if pi["customer"] == customer]
+            ids = [pi for pi in ids if self.intents[pi][1] == customer]
         for op, compare in (("gt", int.__gt__), ("gte", int.__ge__), ("lt", int.__lt__), ("lte", int.__le__)):
             if f"created[{op}]" in query:
-                mine = [pi for pi in mine if compare(pi["created"], int(query[f"created[{op}]"]))]
-        mine.reverse()  # localstripe keeps insertion order; Stripe lists newest first
-        mine.sort(key=lambda pi: pi["created"], reverse=True)
+                ids = [pi for pi in ids if compare(self.intents[pi][2], int(query[f"created[{op}]"]))]
+        ids.reverse()  # Stripe lists newest first
+        ids.sort(key=lambda pi: self.intents[pi][2], reverse=True)
         if after := query.get("starting_after"):
-            ids = [pi["id"] for pi in mine]
-            mine = mine[ids.index(after) + 1 :] if after in ids else []
+            ids = ids[ids.index(after) + 1 :] if after in ids else []
         limit = min(int(query.get("limit", 10)), 100)
-        self._stripe_shape(mine)
-        page = {"object": "list", "url": "/v1/payment_intents", "has_more": len(mine) > limit}
-        return web.json_response({**page, "data": mine[:limit]})
+        expand = [value for name, value in query.items() if "expand" in name]
+        path = "/v1/payment_intents/{}?" + urllib.parse.urlencode(
+            [("expand[]", e.removeprefix("data.")) for e in expand]
+        )
+        page = [await self._get(path.format(pi)) for pi in ids[:limit]]
+        self._stripe_shape(page, expand=expand)
+        listing = {"object": "list", "url": "/v1/payment_intents", "has_more": len(ids) > limit}
+        return web.json_response({**listing, "data": page})
 
     # Refunds ----------------------------------------------------------------------------------------
 
@@ -482,7 +530,7 @@ class Layer:
         if action == "events":
             return await self._event(fields)
         if action == "ledger":
-            return await self._ledger(self.accounts[fields["account"]])
+            return await self._ledger(self.accounts[fields["account"]], fields.get("count_only", False))
         if action == "reset":
             self.faults.clear()
             return web.json_response({})
@@ -509,7 +557,10 @@ class Layer:
             event["account"] = account.id
         return web.json_response(self.sign(account, event, fields.get("timestamp")))
 
-    async def _ledger(self, account) -> web.Response:
+    async def _ledger(self, account, count_only=False) -> web.Response:
+        ids = [pi for pi, (owner, _, _) in self.intents.items() if owner == account.id]
+        if count_only:
+            return web.json_response({"payment_intents": len(ids)})
         intents = (await self._get("/v1/payment_intents?limit=1000000"))["data"]
         refunds = (await self._get("/v1/refunds?limit=1000000"))["data"]
         mine = [pi for pi in intents if self.owner.get(pi["id"]) == account.id]
