@@ -5,6 +5,7 @@ from django.test import Client
 from django_scopes import scopes_disabled
 
 from partners.models import Role
+from tests import card_number_guard
 from tests import stripe_double as double
 from tests.factories import MembershipFactory, PartnerFactory, UserFactory
 
@@ -43,6 +44,15 @@ def stripe_double(_stripe_double_process) -> double.StripeDouble:
     forgotten after each test."""
     yield _stripe_double_process
     _stripe_double_process.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_card_number_reaches_the_app():
+    """tests.card_number_guard records any request that carried one; the test fails even if the page
+    swallowed the error (a browser test sees only a broken page)."""
+    start = len(card_number_guard.seen)
+    yield
+    assert card_number_guard.seen[start:] == [], "A card number reached the app"
 
 
 @pytest.fixture(autouse=True)

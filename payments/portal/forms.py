@@ -1,6 +1,6 @@
 from django import forms
 
-from payments.forms import BankAccountForm, CardForm, KeyedForm
+from payments.forms import BankAccountForm, CardReferenceForm, KeyedForm
 
 
 class FreshLinkForm(forms.Form):
@@ -53,7 +53,7 @@ class _PayNewFields(KeyedForm):
         return cleaned
 
 
-class PayNewCardForm(_PayNewFields, CardForm):
+class PayNewCardForm(_PayNewFields, CardReferenceForm):
     pass
 
 

@@ -40,6 +40,7 @@ from payments.services.charging import (
 from payments.services.methods import (
     customer_set_autopay,
     payment_method_add,
+    payment_method_new,
     payment_method_remove,
     payment_method_save,
     payment_method_set_default,
@@ -85,6 +86,7 @@ __all__ = [
     "method_to_charge",
     "methods_to_charge",
     "payment_method_add",
+    "payment_method_new",
     "payment_method_remove",
     "payment_method_save",
     "payment_method_set_default",

@@ -4,6 +4,7 @@ from django_scopes import scope
 
 from customers.models import Customer, PaymentMethod
 from payments.gateways.base import BankAccountDetails, CardDetails
+from payments.gateways.sandbox.gateway import number_digest
 from payments.services import payment_method_add, payment_method_save, payment_method_setup
 
 GOOD_CARD = "4242424242424242"
@@ -38,3 +39,24 @@ def stripe_card_for(
         setup = payment_method_setup(customer=customer)
         double.confirm_setup(setup, number)
         return payment_method_save(customer=customer, reference=setup.reference, make_default=default)
+
+
+def card_reference(number: str = GOOD_CARD, month: int = 12, year: int = 2034) -> str:
+    """What the sandbox's card script (static/js/card-entry.js) sends instead of the number."""
+    return f"card:{number_digest(number.replace(' ', ''))}:{month}:{year}"
+
+
+def connect_stripe(partner, double, **account) -> dict:
+    """The partner connects a new account on the Stripe test double (Settings -> Payments' service);
+    returns the account's keys and id."""
+    from payments.services import processor_connect_stripe
+
+    keys = double.account(**account)
+    with scope(partner=partner):
+        processor_connect_stripe(
+            partner=partner,
+            secret_key=keys["secret_key"],
+            publishable_key=keys["publishable_key"],
+            actor=None,
+        )
+    return keys

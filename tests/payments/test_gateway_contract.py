@@ -2,6 +2,8 @@
 what the app's exactly-once charging and refunds rely on."""
 
 import dataclasses
+import json
+import os
 import time
 from collections.abc import Callable
 
@@ -113,10 +115,96 @@ def stripe_processor(double) -> Processor:
     )
 
 
-@pytest.fixture(params=["sandbox", "stripe"])
+class LosingStripeGateway(StripeGateway):
+    """Real Stripe can't be told to lose an answer: this client sends the charge, then drops the answer."""
+
+    lose_next = False
+
+    def charge(self, **request):
+        made = super().charge(**request)
+        if self.lose_next:
+            self.lose_next = False
+            raise GatewayUnavailable("The answer was lost (dropped by the test)")
+        return made
+
+
+def stripe_test_mode_processor(secret_key: str, publishable_key: str) -> Processor:
+    """Stripe's real test mode (manage.py stripe_contract): its test PaymentMethods stand for the
+    browser, a client that drops one answer stands for the network, events are signed locally with a
+    webhook endpoint's secret Stripe made."""
+    probe = StripeGateway(secret_key=secret_key, publishable_key=publishable_key)
+    endpoint = probe.client.v1.webhook_endpoints.create(
+        {
+            "url": "https://invoicing.example/webhooks/stripe/contract/",
+            "enabled_events": ["payment_intent.succeeded"],
+        }
+    )
+    gateway = LosingStripeGateway(
+        secret_key=secret_key, publishable_key=publishable_key, webhook_secret=endpoint.secret
+    )
+    numbers = {
+        "4242424242424242": "pm_card_visa",
+        "4000000000000341": "pm_card_chargeCustomerFail",
+    }
+
+    def save(number):
+        setup = gateway.setup_start()
+        gateway.client.v1.setup_intents.confirm(setup.reference, {"payment_method": numbers[number]})
+        return gateway.setup_finish(setup.reference)
+
+    def charges_with_key(key):
+        return sum(
+            1
+            for intent in gateway.client.v1.payment_intents.list({"limit": 100}).data
+            if (intent.metadata or {}).get("idempotency_key") == key
+        )
+
+    def signed_event(charge_id, timestamp=None):
+        import hashlib
+        import hmac
+
+        intent = gateway.client.v1.payment_intents.retrieve(charge_id).to_dict()
+        body = json.dumps(
+            {
+                "id": f"evt_contract_{time.monotonic_ns()}",
+                "object": "event",
+                "type": "payment_intent.succeeded",
+                "data": {"object": intent},
+            }
+        ).encode()
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        digest = hmac.new(
+            endpoint.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        return body, {"Stripe-Signature": f"t={timestamp},v1={digest}"}
+
+    def hard_declining():
+        pytest.skip("Stripe's test cards for hard declines (lost, stolen) can't be saved to a customer")
+
+    return Processor(
+        gateway=gateway,
+        save=save,
+        declining="4000000000000341",
+        hard_declining=hard_declining,
+        lose_next_answers=lambda: setattr(gateway, "lose_next", True),
+        charges_with_key=charges_with_key,
+        signed_event=signed_event,
+    )
+
+
+# manage.py stripe_contract sets these to run the contract against Stripe's real test mode too.
+TEST_MODE_KEYS = (
+    os.environ.get("STRIPE_CONTRACT_SECRET_KEY", ""),
+    os.environ.get("STRIPE_CONTRACT_PUBLISHABLE_KEY", ""),
+)
+
+
+@pytest.fixture(params=["sandbox", "stripe", *(["stripe-test-mode"] if TEST_MODE_KEYS[0] else [])])
 def processor(request) -> Processor:
     if request.param == "sandbox":
         return sandbox_processor()
+    if request.param == "stripe-test-mode":
+        return stripe_test_mode_processor(*TEST_MODE_KEYS)
     return stripe_processor(request.getfixturevalue("stripe_double"))
 
 

@@ -10,10 +10,10 @@ from core import encryption
 from partners.models import AuditEvent, Role
 from payments.gateways import get_gateway
 from payments.models import AttemptStatus, AttemptTrigger, ProcessorAccount, ProcessorStatus
-from payments.services import charge_invoice, processor_connect_stripe, webhook_receive
+from payments.services import charge_invoice, webhook_receive
 from tests.conftest import client_for, member_of
 from tests.factories.invoicing import customer_for, make_invoice
-from tests.factories.payments import stripe_card_for
+from tests.factories.payments import connect_stripe, stripe_card_for
 
 URL = "/settings/payments/"
 
@@ -25,16 +25,7 @@ def stripe_api(settings, stripe_double):
     return stripe_double
 
 
-def connect(partner, double, **account):
-    keys = double.account(**account)
-    with scope(partner=partner):
-        processor_connect_stripe(
-            partner=partner,
-            secret_key=keys["secret_key"],
-            publishable_key=keys["publishable_key"],
-            actor=None,
-        )
-    return keys
+connect = connect_stripe
 
 
 def test_a_partner_connects_stripe_sees_the_account_and_never_its_secret(stripe_api, partner, owner_client):
