@@ -28,6 +28,7 @@ from payments.models import (
     AttemptStatus,
     AttemptTrigger,
     PaymentAttempt,
+    ProcessorAccount,
 )
 from payments.services import (
     Outcome,
@@ -71,8 +72,10 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
     ones attempt_start makes, done for the whole batch with a few queries rather than per invoice
     (the timeline lines, too, are inserted together)."""
     with scopes_disabled(), invoice_events_batched():  # a beat job: every partner's due invoices
+        paused = ProcessorAccount.objects.exclude(charging_paused_reason="").values("partner_id")
         invoices = list(
             Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
+            .exclude(partner_id__in=paused)  # its processor can't charge now: they wait, still due
             .select_related("partner", "customer")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_charge_at")[:batch]

@@ -32,6 +32,15 @@ from payments.services.charging import _local_midnight
 
 logger = logging.getLogger(__name__)
 
+# An off-session charge the customer's bank wants authenticated (3-D Secure, SCA): not a decline, and
+# never retried blindly; the failure email's pay link lets the customer pay on the page, authenticating.
+AUTHENTICATION_REQUIRED = "authentication_required"
+AUTHENTICATION_MESSAGE = "The bank asks the customer to confirm this payment (3-D Secure)."
+WAITING_FOR_THE_CUSTOMER = (
+    "Waiting for the customer: their bank asks them to confirm the payment. They were emailed a link to "
+    "pay and authenticate it."
+)
+
 
 # What the gateway said to a charge request: the charge, or why there is none (GatewayUnavailable: we
 # don't know whether it charged; any other GatewayError: it refused the request, nothing moved).
@@ -187,6 +196,9 @@ def _apply_charge(invoice: Invoice, attempt: PaymentAttempt, charge: Charge) -> 
             charge_id=charge.id,
         )
         return
+    if charge.status == ChargeStatus.REQUIRES_ACTION:  # not a decline: the customer must authenticate
+        _fail(invoice, attempt, code=AUTHENTICATION_REQUIRED, message=AUTHENTICATION_MESSAGE, hard=False)
+        return
     _fail(
         invoice,
         attempt,
@@ -248,9 +260,13 @@ def _fail(invoice: Invoice, attempt: PaymentAttempt, *, code: str, message: str,
 
 
 def _schedule_retry(invoice: Invoice, attempt: PaymentAttempt) -> None:
-    """Soft declines are retried `partner.charge_retry_days` after the first try; hard ones never."""
+    """Soft declines are retried `partner.charge_retry_days` after the first try; hard ones never, nor
+    a charge the bank wants the customer to authenticate (they were emailed a pay link that does)."""
     partner = invoice.partner
     retry_days = sorted(partner.charge_retry_days or [])
+    if attempt.decline_code == AUTHENTICATION_REQUIRED:
+        invoice_stop_collection(invoice=invoice, reason=WAITING_FOR_THE_CUSTOMER, write_off=False)
+        return
     if attempt.hard_decline:
         invoice_stop_collection(
             invoice=invoice,

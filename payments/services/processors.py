@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_scopes import scopes_disabled
 
 from core.encryption import encrypt
 from partners.models import AuditKind, Partner, User
@@ -119,7 +120,7 @@ def processor_disconnect(*, partner: Partner, actor: User | None) -> ProcessorAc
             gateway_for_account(account).client.v1.webhook_endpoints.delete(account.webhook_endpoint_id)
     except Exception as error:
         logger.info("Deleting partner %s's webhook endpoint failed: %s", partner.pk, type(error).__name__)
-    _forget(account, reason="")
+    _forget(account, reason="Automatic charges wait until Stripe is connected again.")
     audit_record(
         partner=partner,
         kind=AuditKind.PAYMENT_PROCESSOR_CHANGED,
@@ -149,27 +150,30 @@ def processor_use_sandbox(*, partner: Partner, actor: User | None) -> None:
 def processor_account_event(*, account: ProcessorAccount, event_type: str) -> str:
     """Stripe says the account changed: re-read it (the event is only a trigger) and pause or resume
     automatic charging; a deauthorized account is disconnected."""
-    if event_type == "account.application.deauthorized":
+    with scopes_disabled():  # Stripe calls: the account names the partner
+        if event_type == "account.application.deauthorized":
+            with transaction.atomic():
+                account = ProcessorAccount.objects.select_for_update().get(pk=account.pk)
+                _forget(
+                    account, reason="The Stripe account disconnected this app: automatic charges are paused."
+                )
+                audit_record(
+                    partner=account.partner,
+                    kind=AuditKind.PAYMENT_PROCESSOR_CHANGED,
+                    actor=None,
+                    actor_label="Stripe",
+                    message="The Stripe account revoked this app's access",
+                )
+            return "disconnected"
+        live = gateway_for_account(account).account()
         with transaction.atomic():
             account = ProcessorAccount.objects.select_for_update().get(pk=account.pk)
-            _forget(account, reason="The Stripe account disconnected this app: automatic charges are paused.")
-            audit_record(
-                partner=account.partner,
-                kind=AuditKind.PAYMENT_PROCESSOR_CHANGED,
-                actor=None,
-                actor_label="Stripe",
-                message="The Stripe account revoked this app's access",
+            reason = (
+                ""
+                if live.charges_enabled
+                else "Stripe has disabled charges on this account: automatic charges are paused."
             )
-        return "disconnected"
-    live = gateway_for_account(account).account()
-    with transaction.atomic():
-        account = ProcessorAccount.objects.select_for_update().get(pk=account.pk)
-        reason = (
-            ""
-            if live.charges_enabled
-            else "Stripe has disabled charges on this account: automatic charges are paused."
-        )
-        if reason != account.charging_paused_reason:
-            account.charging_paused_reason = reason
-            account.save(update_fields=["charging_paused_reason", "updated_at"])
-    return "paused" if reason else "resumed"
+            if reason != account.charging_paused_reason:
+                account.charging_paused_reason = reason
+                account.save(update_fields=["charging_paused_reason", "updated_at"])
+        return "paused" if reason else "resumed"

@@ -226,8 +226,9 @@ class StripeGateway(Gateway):
             idempotency_key=key,
             amount=amount,
             currency=currency.upper(),
+            # Off-session, Stripe answers 402 authentication_required: the bank wants the customer.
             status=ChargeStatus.REQUIRES_ACTION
-            if error.code in AUTHENTICATION_CODES
+            if {error.code, code} & AUTHENTICATION_CODES
             else ChargeStatus.FAILED,
             decline_code=code,
             message=error.user_message or "The card was declined.",
