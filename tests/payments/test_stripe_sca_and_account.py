@@ -113,3 +113,26 @@ def test_stripe_minimum_and_three_decimal_amounts():
     assert gateway.amount_refusal(50, "usd") is None
     assert gateway.amount_refusal(1_005, "kwd") is not None
     assert gateway.amount_refusal(1_010, "kwd") is None
+
+
+def test_an_amount_stripe_cannot_charge_is_refused_when_the_invoice_is_made(
+    stripe_api, partner, owner_client
+):
+    from django.urls import reverse
+
+    from invoicing.models import Invoice
+    from tests.invoicing.test_invoice_pages import form_data
+
+    connect_stripe(partner, stripe_api)
+    customer = customer_for(partner)
+    response = owner_client.post(
+        reverse("invoice_create"), form_data(partner, customer=customer.pk, amount="0.40")
+    )
+    assert response.status_code == 200
+    assert "Stripe can&#x27;t charge less than 50 USD minor units" in response.content.decode()
+    with scopes_disabled():
+        assert not Invoice.objects.filter(partner=partner).exists()
+    response = owner_client.post(
+        reverse("invoice_create"), form_data(partner, customer=customer.pk, amount="0.50")
+    )
+    assert response.status_code == 302
