@@ -28,6 +28,7 @@ from django_scopes import scope, scopes_disabled
 
 from core.formats import format_day
 from customers.models import Customer, PaymentMethod
+from invoicing import signals
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     EventKind,
@@ -176,6 +177,7 @@ def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date) -> Inv
         invoice=invoice,
         note=_no_method_note(schedule, invoice),
     )
+    signals.recurring_invoice_issued.send(sender=RecurringSchedule, invoice=invoice, schedule=schedule)
     return invoice
 
 

@@ -12,6 +12,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import KeyedForm
 from customers.models import PaymentMethod
 from invoicing.forms import AmountForm, MoneyField
 from payments.gateways.base import BankAccountDetails
@@ -19,7 +20,6 @@ from payments.models import OFFLINE_METHODS, PaymentMethodType
 
 # The POST fields Django must never show in an error report (sensitive_post_parameters).
 SENSITIVE_FIELDS = ("card_number", "cvc", "account_number")
-IDEMPOTENCY_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 class SecretInput(forms.TextInput):
@@ -147,20 +147,6 @@ def method_label(method: PaymentMethod, today: datetime.date | None = None) -> s
     return label + (" (default)" if method.is_default else "")
 
 
-class KeyedForm(forms.Form):
-    """A form that moves money carries the idempotency key made when it was rendered, so submitting
-    it twice (double click, Back and resubmit) moves the money once."""
-
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
-    out_of_date = "This form is out of date. Reload the page and try again."
-
-    def clean_idempotency_key(self) -> str:
-        key = self.cleaned_data["idempotency_key"]
-        if not IDEMPOTENCY_KEY.match(key):
-            raise ValidationError(self.out_of_date)
-        return key
-
-
 class ChargeForm(KeyedForm, AmountForm):
     payment_method = forms.TypedChoiceField(label="Payment method", coerce=int)
     amount = MoneyField(help_text="At most the amount due.")
@@ -187,7 +173,7 @@ class RefundForm(KeyedForm, AmountForm):
     )
 
 
-class OfflinePaymentForm(AmountForm):
+class OfflinePaymentForm(KeyedForm, AmountForm):
     method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
     )

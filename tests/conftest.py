@@ -4,6 +4,7 @@ from django.db import connections
 from django.test import Client
 from django_scopes import scopes_disabled
 
+from core.redis import reset_breakers
 from partners.models import Role
 from tests import card_number_guard
 from tests import stripe_double as double
@@ -57,7 +58,9 @@ def _no_card_number_reaches_the_app():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate limits and heartbeats live in Redis; every test starts from an empty cache."""
+    """Rate limits and heartbeats live in Redis; every test starts from an empty cache, with Redis asked
+    again even if the test before made it look unreachable (core.redis)."""
+    reset_breakers()
     cache.clear()
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from core import money
 from core.formats import format_day
 from customers.models import Customer, PaymentMethod
+from invoicing import signals
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     EventKind,
@@ -104,27 +105,30 @@ def lines_totals(lines: list[LineInput]) -> money.Totals:
 
 
 def _write_lines(invoice: Invoice, lines: list[LineInput]) -> None:
+    """Store the lines as they are priced (quantity and rate at their stored precision) with each one's
+    share of its rate's tax, and the totals of core.money.invoice_totals."""
     invoice.lines.all().delete()
-    rows = []
-    for position, line in enumerate(lines):
-        amounts = money.line_amounts(
-            quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate
+    priced = [
+        money.line_amounts(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
+        for line in lines
+    ]
+    totals = money.invoice_totals(priced)
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            partner_id=invoice.partner_id,
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            quantity=amounts.quantity,
+            unit_price=line.unit_price,
+            tax_rate=amounts.tax_rate,
+            amount=amounts.amount,
+            tax_amount=tax_share,
         )
-        rows.append(
-            InvoiceLine(
-                partner_id=invoice.partner_id,
-                invoice=invoice,
-                position=position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
-                amount=amounts.amount,
-                tax_amount=amounts.tax,
-            )
+        for position, (line, amounts, tax_share) in enumerate(
+            zip(lines, priced, totals.line_taxes, strict=True)
         )
-    InvoiceLine.objects.bulk_create(rows)
-    totals = lines_totals(lines)
+    )
     invoice.subtotal, invoice.tax_total, invoice.total = totals.subtotal, totals.tax, totals.total
     _recompute_due(invoice)
 
@@ -153,6 +157,7 @@ def invoice_create(
     _write_lines(invoice, data.lines)
     invoice.save(update_fields=["subtotal", "tax_total", "total", "amount_due"])
     _event(invoice, EventKind.CREATED, actor=created_by)
+    signals.invoice_created.send(sender=Invoice, invoice=invoice, actor=created_by)
     if finalize:
         invoice = invoice_finalize(invoice=invoice, actor=created_by)
     return invoice
@@ -199,5 +204,6 @@ def invoice_duplicate(*, invoice: Invoice, actor: User | None) -> Invoice:
     _write_lines(copy, lines)
     copy.save(update_fields=["subtotal", "tax_total", "total", "amount_due"])
     _event(copy, EventKind.CREATED, actor=actor, message=f"Duplicated from {invoice.display_number}")
+    signals.invoice_created.send(sender=Invoice, invoice=copy, actor=actor)
     _event(invoice, EventKind.DUPLICATED, actor=actor, message="Copied into a new draft", draft_id=copy.pk)
     return copy

@@ -131,6 +131,7 @@ def _write_off(invoice: Invoice, *, actor: User | None, message: str = "") -> In
     _version_new(invoice)
     invoice.save(update_fields=["status", "uncollectible_at", "next_charge_at", "version", "updated_at"])
     _event(invoice, EventKind.UNCOLLECTIBLE, actor=actor, message=message)
+    signals.invoice_marked_uncollectible.send(sender=Invoice, invoice=invoice, actor=actor)
     return invoice
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('partners', '0001_initial'),
-        ('payments', '0006_payment_method_in_customers'),
+        ('payments', '0007_payment_idempotency_key'),
     ]
 
     operations = [
