@@ -51,6 +51,9 @@ class Payment(models.Model):
         default=0, db_default=0, help_text="The part beyond what was due, kept as customer credit."
     )
     amount_refunded = models.BigIntegerField(default=0, db_default=0)
+    processor_fee = models.BigIntegerField(
+        null=True, blank=True, help_text="What the processor kept, where it reports it (Stripe)."
+    )
     idempotency_key = models.CharField(
         max_length=100, null=True, blank=True, help_text="The key of the Record payment form that made it."
     )
@@ -85,6 +88,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} payment of {self.amount} {self.currency}"
+
+    @property
+    def net(self) -> int | None:
+        """What reached the partner's account, where the processor reports its fee."""
+        return None if self.processor_fee is None else self.amount - self.processor_fee
 
     @property
     def refundable(self) -> int:

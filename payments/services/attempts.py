@@ -194,6 +194,7 @@ def _apply_charge(invoice: Invoice, attempt: PaymentAttempt, charge: Charge) -> 
             received_on=invoice.partner.today(),
             attempt=attempt,
             charge_id=charge.id,
+            processor_fee=charge.fee,
         )
         return
     if charge.status == ChargeStatus.REQUIRES_ACTION:  # not a decline: the customer must authenticate

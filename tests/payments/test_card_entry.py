@@ -56,7 +56,7 @@ def test_a_stripe_page_lets_stripe_in_on_that_page_only(stripe_partner, stripe_d
     assert stripe_double.url not in owner_client.get("/invoices/")["Content-Security-Policy"]
 
 
-def test_paying_with_stripe_sends_only_the_setup_intent(stripe_partner, stripe_double):
+def test_paying_with_stripe_sends_only_the_setup_intent(stripe_partner, stripe_double, owner_client):
     invoice = make_invoice(stripe_partner, customer=customer_for(stripe_partner))
     token = token_of(invoice.fresh_pay_url)
     client = Client()
@@ -80,6 +80,13 @@ def test_paying_with_stripe_sends_only_the_setup_intent(stripe_partner, stripe_d
     with scopes_disabled():
         method = invoice.customer.payment_methods.get()
     assert (method.gateway, method.brand, method.last4) == ("stripe", "Visa", "4242")
+    with scopes_disabled():
+        payment = invoice.payments.get()
+    assert (payment.processor_fee, payment.net) == (
+        0,
+        payment.amount,
+    )  # the fee Stripe reports: the double's 0
+    assert "(fee $0.00, net $" in owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
     assert method.gateway_token.startswith("cus_")
     assert "/pm_" in method.gateway_token
 
