@@ -36,6 +36,7 @@ from invoicing.models import Invoice, InvoiceAction, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
+from payments.selectors import charge_amount_refusal
 from payments.services import payment_record_offline
 from reminders.selectors import bounced_emails
 
@@ -263,11 +264,19 @@ def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None
         with transaction.atomic():
             data = _invoice_input(request, form)
             if invoice is None:
-                return services.invoice_create(
+                saved = services.invoice_create(
                     partner=request.partner, data=data, created_by=request.user, finalize=finalize
                 )
-            invoice = services.invoice_update_draft(invoice=invoice, data=data, actor=request.user)
-            return services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
+            else:
+                invoice = services.invoice_update_draft(invoice=invoice, data=data, actor=request.user)
+                saved = (
+                    services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
+                )
+            if refusal := charge_amount_refusal(
+                partner=request.partner, amount=saved.total, currency=saved.currency
+            ):
+                raise ValidationError({"amount": refusal})  # the processor could never charge it: not made
+            return saved
     except ValidationError as error:
         apply_errors(form, error, FIELD_FOR_SERVICE_ERROR)
         return None

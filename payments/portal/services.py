@@ -25,7 +25,7 @@ from payments import signals
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
 from payments.portal.selectors import LinkState, ResolvedLink, invoices_for_lookup
-from payments.services import charge_invoice, customer_set_autopay, payment_method_add, payment_method_remove
+from payments.services import charge_invoice, customer_set_autopay, payment_method_new, payment_method_remove
 
 VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
 
@@ -140,12 +140,14 @@ def pay_with_saved_method(*, invoice: Invoice, method_id: int, idempotency_key: 
 def pay_with_new_method(
     *,
     invoice: Invoice,
-    details: CardDetails | BankAccountDetails,
+    details: CardDetails | BankAccountDetails | None = None,
+    reference: str = "",
     save: bool,
     autopay: bool,
     idempotency_key: str,
 ) -> PaymentAttempt:
-    """The customer's one-form payment with a card or bank account typed on the pay page.
+    """The customer's one-form payment with a card entered on the pay page (in the processor's own
+    fields: `reference`) or a sandbox bank account (`details`).
 
     The method is saved through the gateway like any other (only its token and last 4 are kept) and
     charged through the same exactly-once path. Not kept ("Save it for next time" unticked), it is
@@ -156,7 +158,9 @@ def pay_with_new_method(
     invoice = invoice_lock(invoice)  # lock order: the invoice before the customer
 
     def pay() -> PaymentAttempt:
-        method = payment_method_add(customer=invoice.customer, details=details, make_default=save and autopay)
+        method = payment_method_new(
+            customer=invoice.customer, details=details, reference=reference, make_default=save and autopay
+        )
         attempt = charge_invoice(
             invoice=invoice,
             method=method,

@@ -27,6 +27,7 @@ from invoicing.pdf import brand_colours, invoice_pdf_get
 from invoicing.selectors import invoice_taxes
 from partners.ratelimit import client_ip, rate_limit_allows
 from partners.tokens import token_hash
+from payments.card_entry import allow_card_entry, card_entry_context
 from payments.forms import SENSITIVE_FIELDS
 from payments.models import AttemptStatus, PayLink
 from payments.portal import selectors, services
@@ -61,6 +62,7 @@ def pay_link_view(view):
         link = resolved.link
         link.raw_token = token  # for this page's own URLs; never stored
         partner = link.invoice.partner
+        request.payments_partner = partner  # whose processor (test mode or not) the page shows
         previous = timezone.get_current_timezone()
         timezone.activate(partner.zone)
         try:
@@ -166,6 +168,12 @@ def _pay_new_form(invoice, kind: str | None, data=None):
 def _page_context(link: PayLink, **extra) -> dict:
     invoice = link.invoice
     payable = selectors.invoice_is_payable(invoice)
+    new_form = extra.get("new_form")
+    if payable and new_form is not None and new_form.kind == "card":
+        try:
+            extra.update(card_entry_context(customer=invoice.customer))
+        except ValidationError as error:  # the processor is not answering: say so where the card goes
+            new_form.add_error(None, error.messages)
     lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
@@ -190,7 +198,8 @@ def _page_context(link: PayLink, **extra) -> dict:
 def pay_page(request, link: PayLink):
     services.pay_link_record_view(link=link)
     new_form = _pay_new_form(link.invoice, request.GET.get("kind"))
-    return render(request, "payments/portal/invoice.html", _page_context(link, new_form=new_form))
+    context = _page_context(link, new_form=new_form)
+    return allow_card_entry(render(request, "payments/portal/invoice.html", context), context)
 
 
 @sensitive_post_parameters(*SENSITIVE_FIELDS)
@@ -216,17 +225,18 @@ def pay_new(request, link: PayLink):
             try:
                 services.pay_with_new_method(
                     invoice=invoice,
-                    details=form.details(),
+                    **form.method_input(),
                     save=form.cleaned_data["save_method"],
                     autopay=form.cleaned_data["autopay"],
                     idempotency_key=key,
                 )
             except ValidationError as error:
-                apply_errors(form, error, {"payment_method": "card_number"})
+                field = "method_reference" if form.kind == "card" else "account_number"
+                apply_errors(form, error, {"payment_method": field})
             else:
                 return _to_result(link, key)
     context = _page_context(link, new_form=form)
-    return render(request, "payments/portal/invoice.html", context, status=400)
+    return allow_card_entry(render(request, "payments/portal/invoice.html", context, status=400), context)
 
 
 @pay_link_view

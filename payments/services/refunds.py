@@ -96,13 +96,15 @@ def _refund_begin(*, payment, amount, reason, reduce_amount_owed, actor, idempot
 def refund_execute(*, refund_id: int) -> Refund:
     """Send a pending refund to the gateway (same key every time) and record the result."""
     with scopes_disabled():  # also the janitor's, across partners
-        refund = Refund.objects.select_related("payment").get(pk=refund_id)
+        refund = Refund.objects.select_related("payment__attempt").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
     if not refund.payment.gateway_charge_id:
         return _refund_finish(refund_id=refund_id, gateway_refund_id="")  # money returned by hand
+    attempt = refund.payment.attempt
     try:
-        result = get_gateway().refund(
+        gateway = get_gateway(refund.partner_id, processor=attempt.gateway if attempt else None)
+        result = gateway.refund(
             charge_id=refund.payment.gateway_charge_id,
             amount=refund.amount,
             idempotency_key=refund.idempotency_key,
