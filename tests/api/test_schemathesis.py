@@ -15,7 +15,7 @@ from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import card_for
 from tests.factories.recurring import make_schedule
 
-# 41 operations × 5 examples: as many requests as 34 × 6 before recurring payments, to keep make test fast.
+# 41 operations, 5 examples each: about as many requests as 34 with 6 before, to keep make test fast.
 EXAMPLES_PER_OPERATION = 5
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
 # Refunds commit before they call the gateway, so they can't run inside a test's transaction: they get
