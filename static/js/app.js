@@ -11,6 +11,16 @@
     }
   });
 
+  // On a phone the side navigation folds behind the "Menu" button (without this file it shows, wrapped).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".menu-toggle");
+    if (!toggle) { return; }
+    var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("is-open", open);
+  });
+
   // A submit button with data-confirm asks first (htmx buttons use hx-confirm instead).
   document.addEventListener("submit", function (event) {
     var button = event.submitter;

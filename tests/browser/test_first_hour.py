@@ -1,9 +1,12 @@
 """Issue 21: the first hour of a new partner and of a paying customer, walked as a person would."""
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
 from partners.models import Role
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_dashboard import sign_in
 from tests.conftest import member_of
 from tests.factories import PartnerFactory
@@ -35,3 +38,101 @@ def test_a_mistyped_customer_search_can_be_corrected(page, path):
     expect(page.locator(".chosen")).to_contain_text("Wheeler Turning Works")
     assert [e for e in page.console_errors if "targetError" in e] == []
     assert page.console_errors == []
+
+
+PHONE = {"width": 390, "height": 844}
+WIDEST = """() => {
+    const width = window.innerWidth;
+    return [...document.querySelectorAll("body *")]
+        .filter(el => el.getBoundingClientRect().right > width + 1 && !el.closest(".table-wrap, .visually-hidden"))
+        .slice(0, 5).map(el => `${el.tagName.toLowerCase()}.${el.className} right=${Math.round(el.getBoundingClientRect().right)}`);
+}"""
+
+
+def demo_partner_pages() -> list[str]:
+    """Every page a partner opens, with the demo data's rows in its tables."""
+    from django_scopes import scopes_disabled
+
+    from customers.models import Customer
+    from invoicing.models import Invoice, InvoiceStatus, RecurringSchedule
+    from reminders.models import CapturedEmail
+
+    with scopes_disabled():
+        invoices = Invoice.objects.filter(partner__name="Northwind IT Services")
+        draft = invoices.filter(status=InvoiceStatus.DRAFT).first()
+        opened = invoices.exclude(status=InvoiceStatus.DRAFT).order_by("pk")
+        customer = Customer.objects.filter(partner__name="Northwind IT Services").first()
+        schedule = RecurringSchedule.objects.filter(partner__name="Northwind IT Services").first()
+        email = CapturedEmail.objects.order_by("pk").first()
+    pages = [
+        "/",
+        "/invoices/",
+        "/invoices/new/",
+        *(f"/invoices/{invoice.pk}/" for invoice in opened[:4]),
+        f"/invoices/{draft.pk}/",
+        f"/invoices/{draft.pk}/edit/",
+        "/recurring/",
+        "/recurring/new/",
+        "/customers/",
+        "/customers/new/",
+        f"/customers/{customer.pk}/",
+        f"/customers/{customer.pk}/edit/",
+        f"/customers/{customer.pk}/payment-methods/new/",
+        "/reports/",
+        "/reports/aging/",
+        "/activity/",
+        "/upcoming/",
+        "/settings/",
+        "/settings/team/",
+        "/settings/invoicing/",
+        "/settings/notifications/",
+        "/settings/notifications/preview/",
+        "/dev/outbox/",
+    ]
+    if schedule:
+        pages += [f"/recurring/{schedule.pk}/", f"/recurring/{schedule.pk}/edit/"]
+    if email:
+        pages.append(f"/dev/outbox/{email.pk}/")
+    return pages
+
+
+def test_every_partner_page_fits_a_phone_and_the_menu_opens(browser, live_server, settings):
+    from django.core.management import call_command
+
+    settings.EMAIL_BACKEND = "reminders.backends.OutboxEmailBackend"
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    sign_in(page, "demo@example.com", "demo-partner-2026")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Northwind IT Services")
+
+    too_wide = {}
+    for path in demo_partner_pages():
+        response = page.goto(path)
+        assert response.status == 200, path
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if scroll > inner:
+            too_wide[path] = (scroll, page.evaluate(WIDEST))
+    assert too_wide == {}, json.dumps(too_wide, indent=1)
+
+    # The navigation is one "Menu" button; it opens the links and one of them goes where it says.
+    page.goto("/")
+    nav_links = page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers")
+    expect(nav_links).to_be_hidden()
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav_links).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "phone-menu-open.png"))
+    nav_links.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert errors == []
+    context.close()
