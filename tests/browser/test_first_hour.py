@@ -1,5 +1,6 @@
 """Issue 21: the first hour of a new partner and of a paying customer, walked as a person would."""
 
+import io
 import json
 
 import pytest
@@ -43,9 +44,10 @@ def test_a_mistyped_customer_search_can_be_corrected(page, path):
 PHONE = {"width": 390, "height": 844}
 WIDEST = """() => {
     const width = window.innerWidth;
+    const right = el => Math.round(el.getBoundingClientRect().right);
     return [...document.querySelectorAll("body *")]
-        .filter(el => el.getBoundingClientRect().right > width + 1 && !el.closest(".table-wrap, .visually-hidden"))
-        .slice(0, 5).map(el => `${el.tagName.toLowerCase()}.${el.className} right=${Math.round(el.getBoundingClientRect().right)}`);
+        .filter(el => right(el) > width + 1 && !el.closest(".table-wrap, .visually-hidden"))
+        .slice(0, 5).map(el => `${el.tagName.toLowerCase()}.${el.className} right=${right(el)}`);
 }"""
 
 
@@ -100,7 +102,7 @@ def test_every_partner_page_fits_a_phone_and_the_menu_opens(browser, live_server
     from django.core.management import call_command
 
     settings.EMAIL_BACKEND = "reminders.backends.OutboxEmailBackend"
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     context = browser.new_context(base_url=live_server.url, viewport=PHONE)
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -136,3 +138,74 @@ def test_every_partner_page_fits_a_phone_and_the_menu_opens(browser, live_server
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert errors == []
     context.close()
+
+
+def zone_where_it_is_night() -> str:
+    """A time zone where it is 3 in the morning now: outside any sending hours."""
+    import datetime
+
+    utc_hour = datetime.datetime.now(datetime.UTC).hour
+    offset = (3 - utc_hour + 12) % 24 - 12  # -12..11 hours east of UTC
+    return "Etc/GMT" + ("" if offset == 0 else f"{-offset:+d}")  # Etc/GMT-5 is five hours east
+
+
+def test_a_declined_charge_now_is_answered_at_once_and_truthfully(page, settings):
+    """At 3 a.m. the partner creates an invoice with Charge now; the card declines. The customer hears
+    at once that it failed (never "being charged, nothing to do"), Home counts the failed charge, and a
+    Charge now that succeeds is answered by its receipt at once, also at night."""
+    from tests.factories.payments import DECLINED_CARD, card_for
+
+    settings.EMAIL_BACKEND = "reminders.backends.OutboxEmailBackend"
+    partner = PartnerFactory(name="Northwind IT Services", timezone=zone_where_it_is_night())
+    owner = member_of(partner, Role.OWNER).user
+    beta = customer_for(partner, name="Bob Smith", company="Beta LLC", email="bob@beta.example")
+    card_for(beta, DECLINED_CARD)
+    acme = customer_for(partner, name="Alice Jones", company="Acme Corp", email="alice@acme.example")
+    card_for(acme)
+    sign_in(page, owner.email)
+
+    page.goto(f"/customers/{beta.pk}/")
+    page.get_by_role("link", name="Create invoice").click()
+    page.get_by_label("Amount", exact=True).fill("80")
+    page.get_by_label("Charge now").check()
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Invoice INV-0001")
+    expect(page.locator(".attempts")).to_contain_text("The card has insufficient funds.")
+
+    page.goto("/")
+    attention = page.locator(".figure", has_text="Failed charges needing attention")
+    expect(attention).to_contain_text("1 invoice")
+    expect(attention).to_contain_text("$80.00")
+    expect(page.get_by_role("link", name="1 invoice whose last charge failed")).to_be_visible()
+    page.get_by_role("link", name="1 invoice whose last charge failed").click()
+    expect(page.locator("#invoice-results")).to_contain_text("INV-0001")
+
+    page.goto("/dev/outbox/")
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(2)  # newest first: the customer's notice, then the partner's alert
+    expect(rows.nth(0)).to_contain_text("bob@beta.example")
+    expect(rows.nth(0)).to_contain_text(
+        "Your payment for invoice INV-0001 from Northwind IT Services didn't go through"
+    )
+    expect(rows.nth(1)).to_contain_text("Charge failed: invoice INV-0001")
+    rows.nth(0).get_by_role("link").click()
+    text = page.locator(".email-text")
+    expect(text).to_contain_text(
+        "We tried to charge Visa •••• 9995 $80.00, and it failed: The card has insufficient funds."
+    )
+    expect(text).to_contain_text("pay now or use another payment method")
+    expect(text).not_to_contain_text("nothing you need to do")
+
+    page.goto(f"/customers/{acme.pk}/")
+    page.get_by_role("link", name="Create invoice").click()
+    page.get_by_label("Amount", exact=True).fill("250")
+    page.get_by_label("Charge now").check()
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.locator("h1 .status")).to_have_text("Paid")
+    emails = page.locator("#emails")
+    expect(emails).to_contain_text("Receipt for invoice INV-0002")
+    page.goto("/dev/outbox/")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("alice@acme.example")
+    expect(rows.nth(0)).to_contain_text("Receipt for invoice INV-0002 from Northwind IT Services")
+    assert page.console_errors == []

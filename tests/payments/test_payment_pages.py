@@ -393,7 +393,7 @@ def test_a_hard_decline_on_charge_now_needs_attention(
     assert "Automatic charging stopped" in page
     assert "The card was reported lost." in page
     dashboard = owner_client.get(reverse("dashboard")).content.decode()
-    assert re.search(r"<strong>1</strong> invoice where automatic charging stopped", dashboard)
+    assert re.search(r"<strong>1</strong> invoice whose last charge failed", dashboard)
     listed = owner_client.get(reverse("invoice_list") + "?tab=attention").content.decode()
     assert listed.count(f'href="/invoices/{invoice.pk}/"') == 1
     assert len(re.findall(r'href="/invoices/\d+/"', listed)) == 1
