@@ -206,6 +206,7 @@ class KeyedForm(forms.Form):
 
 
 class ChargeForm(KeyedForm, AmountForm):
+    auto_id = "id_charge_%s"
     payment_method = forms.TypedChoiceField(label="Payment method", coerce=int)
     amount = MoneyField(help_text="At most the amount due.")
 
@@ -232,6 +233,7 @@ class RefundForm(KeyedForm, AmountForm):
 
 
 class OfflinePaymentForm(AmountForm):
+    auto_id = "id_payment_%s"
     method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
     )
