@@ -57,6 +57,8 @@ def invoice_subject(*, invoice: Invoice, kind: str, offset_days: int, level: int
     if kind == NotificationKind.OVERDUE:
         prefix = ("", "Second reminder: ", "Final reminder: ")[level]
         return f"{prefix}invoice {number} from {partner} is {_days(offset_days)} overdue ({amount})"
+    if not invoice.amount_due:  # paid (or credited) by the time it is drawn: say so, not "$0.00 due"
+        return f"Invoice {number} from {partner}: paid in full"
     return f"Invoice {number} from {partner}: {amount} due {format_day(invoice.due_date)}"
 
 
