@@ -92,6 +92,28 @@ def creation_email(*, payment_option: str, prefs: NotificationSettings, customer
     return prefs.email_on_creation and (customer is None or customer.email_reminders)
 
 
+def emails_planned(*, payment_option: str, prefs: NotificationSettings, customer=None) -> str:
+    """What issuing an invoice with `payment_option` will email the customer, and when, in words for
+    the Create invoice page (from the same rules that plan the emails)."""
+    hour = datetime.time(prefs.send_hour).strftime("%-I:%M %p")
+    if payment_option in CHARGED_AT_ISSUE:
+        receipt = "a receipt as soon as the charge succeeds" if prefs.send_receipts else "no receipt"
+        declined = (
+            "; if it is declined, a notice with a link to pay another way, at once"
+            if prefs.notify_customer_failed_charge
+            else ""
+        )
+        return f"Emails: {receipt}{declined}."
+    if creation_email(payment_option=payment_option, prefs=prefs, customer=customer):
+        now = "the invoice with its pay link as you click Create invoice"
+    else:
+        now = "nothing now (Send on the invoice emails it)"
+    gets_reminders = customer is None or customer.email_reminders
+    slots = reminder_slots(prefs) if gets_reminders else []
+    reminders = f"; {len(slots)} reminder{'s' if len(slots) != 1 else ''} around the due date at {hour}"
+    return f"Emails: {now}{reminders if slots else ''}."
+
+
 def _plan_reminders(invoices: list[Invoice], *, prefs: NotificationSettings, now: datetime.datetime) -> None:
     """Rows for the reminders still ahead; those whose time has passed already are not planned."""
     rows = [

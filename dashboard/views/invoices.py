@@ -20,7 +20,7 @@ from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
-from dashboard.views.invoice_detail import render_detail
+from dashboard.views.invoice_detail import pay_link_message, render_detail
 from invoicing import selectors, services
 from invoicing.forms import (
     PAYMENT_OPTION_HELP,
@@ -37,7 +37,8 @@ from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
 from payments.services import payment_record_offline
-from reminders.selectors import bounced_emails
+from reminders.schedule import emails_planned
+from reminders.selectors import bounced_emails, notification_settings
 
 CUSTOMER_RESULTS = 8
 
@@ -166,11 +167,21 @@ def _form_context(request, form: InvoiceForm, *, invoice: Invoice | None = None)
         else [],
         "customer_methods": _methods(customer),
         "option_help": PAYMENT_OPTION_HELP,
+        "planned_emails": _planned_emails(request.partner, customer),
         "payment_option_default": (
             form.data.get("payment_option_default") if form.is_bound else form.initial.get("payment_option")
         )
         or PaymentOption.CHARGE_LATER,
         "totals": _preview_totals(form, request.partner),
+    }
+
+
+def _planned_emails(partner, customer: Customer | None) -> dict[str, str]:
+    """Per payment option, what creating the invoice will email and when (shown before the click)."""
+    prefs = notification_settings(partner=partner)
+    return {
+        option: emails_planned(payment_option=option, prefs=prefs, customer=customer)
+        for option in PaymentOption.values
     }
 
 
@@ -327,7 +338,8 @@ def _form_page(request, invoice: Invoice | None):
             saved = _save(request, form, invoice)
             if saved is not None:
                 verb = "saved as a draft" if saved.is_draft else "created"
-                messages.success(request, f"Invoice {saved.display_number} {verb}.{_pay_link_note(saved)}")
+                messages.success(request, f"Invoice {saved.display_number} {verb}.")
+                pay_link_message(request, getattr(saved, "fresh_pay_url", None))
                 return redirect("invoice_detail", invoice_id=saved.pk)
     elif form.is_bound:
         _parse_only(form)  # "Search" or "Change customer" without JavaScript
@@ -389,14 +401,9 @@ def _action(request, invoice_id: int, action, success: str):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("invoice_detail", invoice_id=invoice.pk)
-    messages.success(request, success.format(invoice=result) + _pay_link_note(result))
+    messages.success(request, success.format(invoice=result))
+    pay_link_message(request, getattr(result, "fresh_pay_url", None))
     return redirect("invoice_detail", invoice_id=result.pk)
-
-
-def _pay_link_note(invoice) -> str:
-    """Finalizing issues the customer's pay link; only its hash is stored, so this is its one showing."""
-    url = getattr(invoice, "fresh_pay_url", None)
-    return f" Its pay link (shown only now; Reissue pay link makes a new one): {url}" if url else ""
 
 
 @require_POST

@@ -21,6 +21,21 @@
     nav.classList.toggle("is-open", open);
   });
 
+  // A button with data-copy="<input id>" copies that input's value (the one-time pay link).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var input = document.getElementById(button.dataset.copy);
+    var done = function () { button.textContent = button.dataset.copiedLabel || "Copied"; };
+    input.select();
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+
   // A submit button with data-confirm asks first (htmx buttons use hx-confirm instead).
   document.addEventListener("submit", function (event) {
     var button = event.submitter;

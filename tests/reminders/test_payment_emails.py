@@ -15,6 +15,7 @@ from invoicing.models import PaymentOption
 from payments import jobs
 from reminders import schedule
 from reminders.models import Notification, NotificationKind, NotificationStatus
+from tests.conftest import email_new_invoices
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import DECLINED_CARD, card_for
@@ -27,7 +28,9 @@ DUE_NINE = datetime.datetime(2026, 3, 7, 14, 0, tzinfo=UTC)  # Mar 7, 09:00 in N
 
 @pytest.fixture
 def partner(db):
-    return PartnerFactory(name="Northwind IT", timezone="America/New_York", email="billing@northwind.example")
+    return email_new_invoices(
+        PartnerFactory(name="Northwind IT", timezone="America/New_York", email="billing@northwind.example")
+    )  # these tests follow the invoice email too
 
 
 def charged_on_due_date(partner, card: str, django_capture_on_commit_callbacks):
