@@ -37,7 +37,7 @@ from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
 from payments.services import payment_record_offline
-from reminders.schedule import emails_planned
+from reminders.schedule import creation_email, emails_planned
 from reminders.selectors import bounced_emails, notification_settings
 
 CUSTOMER_RESULTS = 8
@@ -173,6 +173,7 @@ def _form_context(request, form: InvoiceForm, *, invoice: Invoice | None = None)
         )
         or PaymentOption.CHARGE_LATER,
         "totals": _preview_totals(form, request.partner),
+        "preview": _live_preview(request, form, customer),
     }
 
 
@@ -191,13 +192,17 @@ def _methods(customer: Customer | None):
     return list(customer_payment_methods(customer=customer))
 
 
-def _preview_totals(form: InvoiceForm, partner) -> dict:
-    """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
+def _typed_currency(form: InvoiceForm, partner) -> str:
     data = form.data if form.is_bound else form.initial
     currency = data.get("currency") or partner.default_currency
-    if currency not in money.CURRENCY_EXPONENTS:
-        currency = partner.default_currency
-    amounts = []
+    return currency if currency in money.CURRENCY_EXPONENTS else partner.default_currency
+
+
+def _typed_lines(form: InvoiceForm, currency: str) -> list[dict]:
+    """The lines typed so far that can be read (description, quantity, unit price, tax rate, amounts),
+    or the plain amount as one line described by the memo, as Create invoice would make it."""
+    data = form.data if form.is_bound else form.initial
+    rows = []
     for line in form.lines.typed():
         try:
             quantity = Decimal((line.get("quantity") or "1").replace(",", "."))
@@ -206,21 +211,54 @@ def _preview_totals(form: InvoiceForm, partner) -> dict:
         except (money.MoneyError, ArithmeticError, ValueError):
             continue
         if quantity.is_finite() and rate.is_finite():
-            amounts.append(money.line_amounts(quantity=quantity, unit_price=price, tax_rate=rate))
-    if not amounts:
-        try:
-            amounts = [
-                money.line_amounts(
-                    quantity=1, unit_price=money.parse_amount(data.get("amount") or "", currency), tax_rate=0
-                )
-            ]
-        except money.MoneyError:
-            amounts = []
-    totals = money.invoice_totals(amounts)
+            amounts = money.line_amounts(quantity=quantity, unit_price=price, tax_rate=rate)
+            rows.append({"description": line.get("description") or "", "quantity": quantity.normalize(),
+                         "unit_price": price, "tax_rate": rate.normalize(), "amounts": amounts})  # fmt: skip
+    if rows:
+        return rows
+    try:
+        price = money.parse_amount(data.get("amount") or "", currency)
+    except money.MoneyError:
+        return []
+    memo = (data.get("memo") or "").strip()
+    description = memo.splitlines()[0][:200] if memo else "Invoice amount"
+    amounts = money.line_amounts(quantity=1, unit_price=price, tax_rate=0)
+    return [
+        {"description": description, "quantity": 1, "unit_price": price, "tax_rate": 0, "amounts": amounts}
+    ]
+
+
+def _preview_totals(form: InvoiceForm, partner) -> dict:
+    """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
+    currency = _typed_currency(form, partner)
+    totals = money.invoice_totals(row["amounts"] for row in _typed_lines(form, currency))
     return {
         "subtotal": money.format_money(totals.subtotal, currency),
         "tax": money.format_money(totals.tax, currency),
         "total": money.format_money(totals.total, currency),
+    }
+
+
+def _live_preview(request, form: InvoiceForm, customer: Customer | None) -> dict:
+    """The invoice as the customer will see it, and what the chosen payment option will email."""
+    partner = request.partner
+    currency = _typed_currency(form, partner)
+    rows = _typed_lines(form, currency)
+    data = form.data if form.is_bound else form.initial
+    option = data.get("payment_option") or PaymentOption.CHARGE_LATER
+    if option not in PaymentOption.values:
+        option = PaymentOption.CHARGE_LATER
+    prefs = notification_settings(partner=partner)
+    return {
+        "currency": currency,
+        "rows": rows,
+        "totals": money.invoice_totals(row["amounts"] for row in rows),
+        "due_date": due if isinstance(due := data.get("due_date"), datetime.date) else _parse_date(due),
+        "memo": data.get("memo") or "",
+        "footer": data.get("footer") or "",
+        "option_label": PaymentOption(option).label,
+        "emails": emails_planned(payment_option=option, prefs=prefs, customer=customer),
+        "emails_now": creation_email(payment_option=option, prefs=prefs, customer=customer),
     }
 
 
@@ -374,6 +412,7 @@ def invoice_form_preview(request):
         "totals": "invoicing/_invoice_totals.html",
         "customer": "invoicing/_customer_picker.html",  # also swaps the payment methods out of band
         "results": "invoicing/_customer_results.html",
+        "preview": "invoicing/_invoice_preview.html",
     }
     if part not in templates:
         raise Http404

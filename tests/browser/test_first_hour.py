@@ -152,6 +152,9 @@ def test_every_partner_page_fits_a_phone_and_the_menu_opens(browser, live_server
     expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})  # on a desktop the links show and "Menu" does not
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices")).to_be_visible()
     assert page.console_errors == []
     page.axe_check()  # every partner page, at phone size: no serious violation, no duplicate id
     assert {path for path, _ in page.scanned} >= set(demo_partner_pages())
@@ -460,3 +463,43 @@ def test_the_invoice_page_leads_with_what_matters_now(page):
     expect(now.get_by_role("button", name="Finalize invoice")).to_be_visible()
     expect(now.get_by_role("link", name="Edit")).to_be_visible()
     expect(now.get_by_role("button", name="Send")).to_have_count(0)
+
+
+def test_create_invoice_previews_the_invoice_and_its_email_as_you_type(page):
+    partner = PartnerFactory(name="Northwind IT Services")
+    owner = member_of(partner, Role.OWNER).user
+    customer_for(partner, name="Tom Wheeler", company="Wheeler Turning Works", email="tom@turning.example")
+    sign_in(page, owner.email)
+    page.goto("/invoices/new/")
+    preview = page.get_by_role("complementary", name="Preview")
+    expect(preview).to_contain_text("Bill to: choose a customer")
+    page.get_by_role("searchbox", name="Customer").fill("turning")
+    page.get_by_text("Wheeler Turning Works").click()
+    expect(preview).to_contain_text("Bill to: Wheeler Turning Works · tom@turning.example")
+    page.get_by_label("Amount", exact=True).fill("120")
+    expect(preview.locator("[data-preview=amount-due]")).to_have_text("$120.00")
+    page.get_by_label("Memo").fill("Lathe service, March")
+    page.get_by_label("Memo").blur()
+    expect(preview.locator(".preview-lines")).to_contain_text("Lathe service, March")
+    expect(preview).to_contain_text("Emails: nothing now (Send on the invoice emails it)")
+
+    page.get_by_label("Email payment link").check()
+    expect(preview).to_contain_text("Email to tom@turning.example as you click Create invoice")
+    expect(preview.locator(".preview-subject")).to_contain_text(
+        "Invoice from Northwind IT Services: $120.00 due"
+    )
+    page.get_by_text("Itemize with lines").click()
+    page.get_by_label("Line 1 description").fill("Spindle bearings")
+    page.get_by_label("Line 1 quantity").fill("2")
+    page.get_by_label("Line 1 unit price").fill("45")
+    page.get_by_label("Line 1 unit price").blur()
+    expect(preview.locator(".preview-lines")).to_contain_text("Spindle bearings")
+    expect(preview.locator("[data-preview=amount-due]")).to_have_text("$90.00")
+
+    form = page.locator("#invoice-form")
+    assert preview.bounding_box()["x"] > form.bounding_box()["x"] + 300  # beside the form
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(preview).to_be_visible()
+    assert preview.bounding_box()["y"] > form.bounding_box()["y"] + form.bounding_box()["height"] - 1  # below
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.console_errors == []
