@@ -304,9 +304,9 @@ def _write_lines(schedule: RecurringSchedule, lines: list[LineInput]) -> None:
             schedule=schedule,
             position=position,
             description=line.description,
-            quantity=line.quantity,
+            quantity=money.quantize_quantity(line.quantity),  # as each invoice will price it
             unit_price=line.unit_price,
-            tax_rate=line.tax_rate,
+            tax_rate=money.quantize_tax_rate(line.tax_rate),
         )
         for position, line in enumerate(lines)
     )

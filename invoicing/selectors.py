@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Upper
 from django.http import Http404
 
+from core import money
 from customers.models import Customer
 from invoicing.models import ISSUED_STATUSES, NEEDS_ATTENTION, Invoice, InvoiceStatus
 from partners.models import Partner
@@ -193,6 +194,13 @@ def _decode(cursor: str, column: str) -> _Position | None:
     return _Position(backwards=direction == "prev", value=value, pk=pk)
 
 
+def invoice_cursor_valid(*, cursor: str, sort: str) -> bool:
+    """Whether `cursor` is one invoice_page made for this sort (the page itself shows the first page for
+    any other; an API client is told instead)."""
+    _, column, _ = SORTS.get(sort, SORTS["-created"])
+    return _decode(cursor, column) is not None
+
+
 def _beyond(column: str, position: _Position, descending: bool) -> Q:
     """The rows after `position` in list order: (column, id) past (value, pk). The first condition is
     implied by the other two; it is there so that PostgreSQL seeks the (partner, column, id) index
@@ -243,6 +251,16 @@ def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "")
         count_is_capped=count > COUNT_CAP,
         filters=filters,
     )
+
+
+def invoice_taxes(*, invoice: Invoice, lines=None) -> list[money.TaxLine]:
+    """The tax figures an invoice prints: one per rate with the base it is on (core.money). `lines`:
+    the invoice's lines when the caller has them already."""
+    if lines is None:
+        if not invoice.tax_total:
+            return []
+        lines = invoice.lines.all()
+    return money.printed_taxes((line.tax_rate, line.amount, line.tax_amount) for line in lines)
 
 
 def invoice_events(*, invoice: Invoice):

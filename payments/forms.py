@@ -11,6 +11,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import KeyedForm
 from customers.models import PaymentMethod
 from invoicing.forms import AmountForm, MoneyField
 from payments.gateways.base import BankAccountDetails, CardDetails
@@ -19,7 +20,6 @@ from payments.models import OFFLINE_METHODS, PaymentMethodType
 # The POST fields Django must never show in an error report (sensitive_post_parameters).
 SENSITIVE_FIELDS = ("card_number", "cvc", "account_number")
 EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
-IDEMPOTENCY_KEY = re.compile(r"^[0-9a-f]{32}$")
 MAX_EXPIRY_YEARS = 20
 
 
@@ -191,20 +191,6 @@ def method_label(method: PaymentMethod, today: datetime.date | None = None) -> s
     return label + (" (default)" if method.is_default else "")
 
 
-class KeyedForm(forms.Form):
-    """A form that moves money carries the idempotency key made when it was rendered, so submitting
-    it twice (double click, Back and resubmit) moves the money once."""
-
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
-    out_of_date = "This form is out of date. Reload the page and try again."
-
-    def clean_idempotency_key(self) -> str:
-        key = self.cleaned_data["idempotency_key"]
-        if not IDEMPOTENCY_KEY.match(key):
-            raise ValidationError(self.out_of_date)
-        return key
-
-
 class ChargeForm(KeyedForm, AmountForm):
     auto_id = "id_charge_%s"
     payment_method = forms.TypedChoiceField(label="Payment method", coerce=int)
@@ -232,7 +218,7 @@ class RefundForm(KeyedForm, AmountForm):
     )
 
 
-class OfflinePaymentForm(AmountForm):
+class OfflinePaymentForm(KeyedForm, AmountForm):
     auto_id = "id_payment_%s"
     method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK

@@ -4,12 +4,11 @@ A customer's saved payment methods are customers.models.PaymentMethod; payments 
 the gateways.
 """
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django_scopes import ScopedManager
 
+from core.idempotency import new_key
 from customers.models import Customer, PaymentMethod
 from partners.models import Partner
 
@@ -52,6 +51,9 @@ class Payment(models.Model):
         default=0, db_default=0, help_text="The part beyond what was due, kept as customer credit."
     )
     amount_refunded = models.BigIntegerField(default=0, db_default=0)
+    idempotency_key = models.CharField(
+        max_length=100, null=True, blank=True, help_text="The key of the Record payment form that made it."
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -67,6 +69,9 @@ class Payment(models.Model):
                 condition=models.Q(amount_refunded__gte=0, credited_amount__gte=0)
                 & models.Q(amount__gte=models.F("amount_refunded") + models.F("credited_amount")),
                 name="payment_refunds_within_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "idempotency_key"], name="payment_unique_idempotency_key"
             ),
         ]
         indexes = [
@@ -88,7 +93,8 @@ class Payment(models.Model):
 
 
 def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
+    """A fresh key for a row that no form made (a job's attempt, a refund without a form)."""
+    return new_key()
 
 
 class AttemptStatus(models.TextChoices):

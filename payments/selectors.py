@@ -77,13 +77,3 @@ def invoice_collection_stop_reason(*, invoice: Invoice) -> str:
         else None
     )
     return event.message if event else ""
-
-
-def idempotency_key_used(*, invoice: Invoice, key: str) -> bool:
-    """Whether a charge or refund of this invoice was already made from the form carrying `key`."""
-    return (
-        PaymentAttempt.objects.filter(
-            partner_id=invoice.partner_id, invoice=invoice, idempotency_key=key
-        ).exists()
-        or Refund.objects.filter(partner_id=invoice.partner_id, invoice=invoice, idempotency_key=key).exists()
-    )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from core import money
 from core.formats import format_day
 from invoicing.models import Invoice
+from invoicing.selectors import invoice_taxes
 from partners.models import Partner
 from payments.models import LIVE_ATTEMPT_STATUSES, PaymentAttempt
 from reminders.models import NotificationKind, NotificationSettings
@@ -88,6 +89,7 @@ def draw_invoice(
         "level": level,
         "amount_due": money.format_money(invoice.amount_due, invoice.currency),
         "total": money.format_money(invoice.total, invoice.currency),
+        "taxes": invoice_taxes(invoice=invoice),
         "link": link,
         "auto_charge_on": _auto_charge_day(invoice),
         "charging_now": _charge_in_flight(invoice),

@@ -11,7 +11,7 @@ from invoicing.forms import CreditNoteForm, MemoForm
 from invoicing.models import Invoice, InvoiceAction
 from payments import selectors as payment_selectors
 from payments.forms import ChargeForm, OfflinePaymentForm, RefundForm
-from payments.models import AttemptStatus, Payment, new_idempotency_key
+from payments.models import AttemptStatus, Payment
 
 PAY_LINK_TAG = "pay-link"
 
@@ -34,7 +34,6 @@ def charge_form(request, invoice: Invoice, methods, data=None) -> ChargeForm:
         initial={
             "payment_method": default,
             "amount": money.format_plain(invoice.amount_due, invoice.currency),
-            "idempotency_key": new_idempotency_key(),
         },
     )
 
@@ -44,10 +43,7 @@ def refund_form(payment: Payment, data=None) -> RefundForm:
         data,
         currency=payment.currency,
         prefix=f"refund-{payment.pk}",
-        initial={
-            "amount": money.format_plain(payment.refundable, payment.currency),
-            "idempotency_key": new_idempotency_key(),
-        },
+        initial={"amount": money.format_plain(payment.refundable, payment.currency)},
     )
 
 
@@ -78,9 +74,11 @@ def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
 
 
 def detail_context(request, invoice: Invoice, **forms) -> dict:
+    lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
-        "lines": invoice.lines.all(),
+        "lines": lines,
+        "taxes": selectors.invoice_taxes(invoice=invoice, lines=lines),
         "events": selectors.invoice_events(invoice=invoice),
         "credit_notes": invoice.credit_notes.order_by("created_at"),
         "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),

@@ -2,7 +2,6 @@
 service and render; the rules live in invoicing.services."""
 
 import datetime
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core import money
 from core.forms import apply_errors
+from core.idempotency import ALREADY_SUBMITTED, replayed
 from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
@@ -192,67 +192,55 @@ def _methods(customer: Customer | None):
     return list(customer_payment_methods(customer=customer))
 
 
-def _typed_currency(form: InvoiceForm, partner) -> str:
-    data = form.data if form.is_bound else form.initial
-    currency = data.get("currency") or partner.default_currency
-    return currency if currency in money.CURRENCY_EXPONENTS else partner.default_currency
-
-
-def _typed_lines(form: InvoiceForm, currency: str) -> list[dict]:
-    """The lines typed so far that can be read (description, quantity, unit price, tax rate, amounts),
-    or the plain amount as one line described by the memo, as Create invoice would make it."""
-    data = form.data if form.is_bound else form.initial
-    rows = []
-    for line in form.lines.typed():
+def _preview_totals(form: InvoiceForm, partner) -> dict:
+    """Subtotal, taxes and total of what is typed so far, by the parsing and the totals function that
+    saved invoices use. A row that can't be read yet is left out (its error shows on submit)."""
+    currency = form.lines.form_kwargs["currency"]
+    amounts = form.lines.priced()
+    if not amounts:
         try:
-            quantity = Decimal((line.get("quantity") or "1").replace(",", "."))
-            rate = Decimal((line.get("tax_rate") or "0").replace(",", "."))
-            price = money.parse_amount(line.get("unit_price") or "", currency)
-        except (money.MoneyError, ArithmeticError, ValueError):
-            continue
-        if quantity.is_finite() and rate.is_finite():
-            amounts = money.line_amounts(quantity=quantity, unit_price=price, tax_rate=rate)
-            rows.append({"description": line.get("description") or "", "quantity": quantity.normalize(),
-                         "unit_price": price, "tax_rate": rate.normalize(), "amounts": amounts})  # fmt: skip
-    if rows:
+            price = money.parse_amount(
+                (form.data if form.is_bound else form.initial).get("amount") or "", currency
+            )
+        except money.MoneyError:
+            pass
+        else:
+            amounts = [money.line_amounts(quantity=1, unit_price=price, tax_rate=0)]
+    totals = money.invoice_totals(amounts)
+    return {"currency": currency, "figures": totals}
+
+
+def _typed_rows(form: InvoiceForm, figures: money.Totals) -> list[dict]:
+    """What the live preview lists: each line that can be priced as typed, or the plain amount as one
+    line described by the memo's first line, as Create invoice would make it."""
+    rows = [
+        {"description": line["description"].value() or "", "quantity": line["quantity"].value() or "1",
+         "tax_rate": line["tax_rate"].value() or "", "amounts": priced}
+        for line in form.lines.forms
+        if not line.is_blank and (priced := line.priced()) is not None
+    ]  # fmt: skip
+    if rows or not figures.total:
         return rows
-    try:
-        price = money.parse_amount(data.get("amount") or "", currency)
-    except money.MoneyError:
-        return []
+    data = form.data if form.is_bound else form.initial
     memo = (data.get("memo") or "").strip()
     description = memo.splitlines()[0][:200] if memo else "Invoice amount"
-    amounts = money.line_amounts(quantity=1, unit_price=price, tax_rate=0)
-    return [
-        {"description": description, "quantity": 1, "unit_price": price, "tax_rate": 0, "amounts": amounts}
-    ]
-
-
-def _preview_totals(form: InvoiceForm, partner) -> dict:
-    """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
-    currency = _typed_currency(form, partner)
-    totals = money.invoice_totals(row["amounts"] for row in _typed_lines(form, currency))
-    return {
-        "subtotal": money.format_money(totals.subtotal, currency),
-        "tax": money.format_money(totals.tax, currency),
-        "total": money.format_money(totals.total, currency),
-    }
+    amounts = money.line_amounts(quantity=1, unit_price=figures.subtotal, tax_rate=0)
+    return [{"description": description, "quantity": "1", "tax_rate": "", "amounts": amounts}]
 
 
 def _live_preview(request, form: InvoiceForm, customer: Customer | None) -> dict:
     """The invoice as the customer will see it, and what the chosen payment option will email."""
     partner = request.partner
-    currency = _typed_currency(form, partner)
-    rows = _typed_lines(form, currency)
+    totals = _preview_totals(form, partner)
     data = form.data if form.is_bound else form.initial
     option = data.get("payment_option") or PaymentOption.CHARGE_LATER
     if option not in PaymentOption.values:
         option = PaymentOption.CHARGE_LATER
     prefs = notification_settings(partner=partner)
     return {
-        "currency": currency,
-        "rows": rows,
-        "totals": money.invoice_totals(row["amounts"] for row in rows),
+        "currency": totals["currency"],
+        "rows": _typed_rows(form, totals["figures"]),
+        "totals": totals["figures"],
         "due_date": due if isinstance(due := data.get("due_date"), datetime.date) else _parse_date(due),
         "memo": data.get("memo") or "",
         "footer": data.get("footer") or "",
@@ -495,7 +483,7 @@ def invoice_record_payment(request, invoice_id: int):
     form = OfflinePaymentForm(request.POST, currency=invoice.currency)
     if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
         try:
-            payment_record_offline(
+            payment = payment_record_offline(
                 invoice=invoice,
                 amount=form.cleaned_data["amount_minor"],
                 method=form.cleaned_data["method"],
@@ -503,11 +491,12 @@ def invoice_record_payment(request, invoice_id: int):
                 reference=form.cleaned_data["reference"],
                 keep_excess_as_credit=form.cleaned_data["keep_excess_as_credit"],
                 actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Payment recorded.")
+            messages.success(request, ALREADY_SUBMITTED if replayed(payment) else "Payment recorded.")
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, payment_form=form, open_panel="payment")
 
@@ -524,10 +513,13 @@ def invoice_credit_note(request, invoice_id: int):
                 amount=form.cleaned_data["amount_minor"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Credit note {note.number} issued.")
+            messages.success(
+                request, ALREADY_SUBMITTED if replayed(note) else f"Credit note {note.number} issued."
+            )
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, credit_form=form, open_panel="credit")

@@ -1,6 +1,7 @@
 from django import forms
 
-from payments.forms import BankAccountForm, CardForm, KeyedForm
+from core.forms import KeyedForm
+from payments.forms import BankAccountForm, CardForm
 
 
 class FreshLinkForm(forms.Form):

@@ -24,10 +24,11 @@ from core import money
 from core.forms import apply_errors
 from invoicing.models import InvoiceAction
 from invoicing.pdf import brand_colours, invoice_pdf_get
+from invoicing.selectors import invoice_taxes
 from partners.ratelimit import client_ip, rate_limit_allows
 from partners.tokens import token_hash
 from payments.forms import SENSITIVE_FIELDS
-from payments.models import AttemptStatus, PayLink, new_idempotency_key
+from payments.models import AttemptStatus, PayLink
 from payments.portal import selectors, services
 from payments.portal.forms import PAY_NEW_FORMS, ConfirmPaymentForm, FreshLinkForm, LookupForm
 from payments.selectors import invoice_live_attempt
@@ -159,21 +160,21 @@ def _pay_new_form(invoice, kind: str | None, data=None):
     """The one-form payment with a new card (or, with ?kind=bank_account, a bank account); its key is
     made when the page is drawn, so submitting the same page twice charges once."""
     kind = kind if kind in PAY_NEW_FORMS else "card"
-    return PAY_NEW_FORMS[kind](
-        data, initial={"idempotency_key": new_idempotency_key()}, today=invoice.partner.today()
-    )
+    return PAY_NEW_FORMS[kind](data, today=invoice.partner.today())
 
 
 def _page_context(link: PayLink, **extra) -> dict:
     invoice = link.invoice
     payable = selectors.invoice_is_payable(invoice)
+    lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
         "partner": invoice.partner,
         "brand_colour": invoice.partner.brand_colour.lstrip("#"),
         "seller": invoice.seller,
         "buyer": invoice.buyer,
-        "lines": invoice.lines.all(),
+        "lines": lines,
+        "taxes": invoice_taxes(invoice=invoice, lines=lines),
         "token": link.raw_token,
         "payable": payable,
         "live_attempt": invoice_live_attempt(invoice=invoice) if payable else None,
@@ -221,8 +222,6 @@ def pay_new(request, link: PayLink):
                     idempotency_key=key,
                 )
             except ValidationError as error:
-                if selectors.customer_attempt(invoice=invoice, key=key):
-                    return _to_result(link, key)  # the other submit won the race
                 apply_errors(form, error, {"payment_method": "card_number"})
             else:
                 return _to_result(link, key)
@@ -255,7 +254,7 @@ def pay_confirm(request, link: PayLink):
             or invoice_live_attempt(invoice=invoice)
         ):
             return redirect(page)
-        form = ConfirmPaymentForm(initial={"method": method.pk, "idempotency_key": new_idempotency_key()})
+        form = ConfirmPaymentForm(initial={"method": method.pk})
         return render(request, "payments/portal/confirm.html", _page_context(link, form=form, method=method))
     form = ConfirmPaymentForm(request.POST)
     error = None
@@ -273,8 +272,6 @@ def pay_confirm(request, link: PayLink):
                     invoice=invoice, method_id=form.cleaned_data["method"], idempotency_key=key
                 )
             except ValidationError as exc:
-                if selectors.customer_attempt(invoice=invoice, key=key):
-                    return _to_result(link, key)  # the other submit won the race
                 error = " ".join(exc.messages)
             else:
                 return _to_result(link, key)

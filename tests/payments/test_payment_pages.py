@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from core.idempotency import new_key
 from customers.models import PaymentMethod
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from partners.models import Role
@@ -425,6 +426,7 @@ def test_an_overpayment_kept_as_credit_shows_on_the_customer(owner_client, partn
         "method": "check",
         "received_on": partner.today().isoformat(),
         "reference": "#12",
+        "idempotency_key": new_key(),  # made when the page drew the form
     }
     body = owner_client.post(url, data).content.decode()
     assert "Keep the extra as customer credit" in field_error(body, "payment_amount")

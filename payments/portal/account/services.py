@@ -21,9 +21,9 @@ from invoicing.models import Invoice
 from partners.models import Partner
 from partners.tokens import token_hash, token_new
 from payments import signals
-from payments.collection import charge_invoice
 from payments.models import AttemptTrigger, PaymentAttempt, PortalSignInLink
 from payments.portal.account import selectors
+from payments.services import charge_invoice
 
 logger = logging.getLogger(__name__)
 
@@ -81,18 +81,13 @@ def portal_pay_invoices(
         raise ValidationError(f"{method} has expired. Choose another payment method.")
     outcomes = []
     for invoice in invoices:
-        key = invoice_key(form_key, invoice.pk)
-        earlier = PaymentAttempt.objects.filter(invoice=invoice, idempotency_key=key).first()
-        if earlier is not None:
-            outcomes.append((invoice, earlier, ""))
-            continue
-        try:
+        try:  # a repeat of the form gets each invoice's first attempt back (charge_invoice)
             attempt = charge_invoice(
                 invoice=invoice,
                 method=method,
                 trigger=AttemptTrigger.CUSTOMER,
                 actor=None,
-                idempotency_key=key,
+                idempotency_key=invoice_key(form_key, invoice.pk),
             )
         except ValidationError as error:
             outcomes.append((invoice, None, " ".join(error.messages)))

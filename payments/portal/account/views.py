@@ -30,7 +30,7 @@ from invoicing.pdf import invoice_pdf_get
 from partners.ratelimit import client_ip, rate_limit_allows
 from payments import services as payment_services
 from payments.forms import METHOD_FORMS, SENSITIVE_FIELDS
-from payments.models import AttemptStatus, new_idempotency_key
+from payments.models import AttemptStatus
 from payments.portal.account import selectors, services
 from payments.portal.account.forms import BillingDetailsForm, PayInvoicesForm
 from payments.portal.forms import FreshLinkForm
@@ -159,7 +159,7 @@ def _pay_forms(customer, methods, data=None, bound_currency=None):
     forms = []
     for currency, invoices in selectors.open_invoices_by_currency(customer=customer).items():
         bound = data if currency == bound_currency else None
-        initial = {"idempotency_key": new_idempotency_key(), "currency": currency}
+        initial = {"currency": currency}
         initial["invoices"] = [invoice.pk for invoice in invoices]
         form = PayInvoicesForm(
             bound,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0009_payment_method_in_customers'),
+        ('invoicing', '0010_credit_note_idempotency_key'),
     ]
 
     operations = [
