@@ -503,3 +503,51 @@ def test_create_invoice_previews_the_invoice_and_its_email_as_you_type(page):
     assert preview.bounding_box()["y"] > form.bounding_box()["y"] + form.bounding_box()["height"] - 1  # below
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.console_errors == []
+
+
+def test_pay_selected_starts_from_the_invoice_the_customer_came_for_and_dismissing_charges_nothing(
+    page, settings
+):
+    from django_scopes import scope
+
+    from payments.gateways.sandbox.models import SandboxCharge
+    from reminders.link_emails import portal_sign_in_email
+    from reminders.models import CapturedEmail
+    from tests.factories.invoicing import make_invoice
+    from tests.factories.payments import card_for
+
+    settings.EMAIL_BACKEND = "reminders.backends.OutboxEmailBackend"
+    partner = PartnerFactory(name="Northwind IT Services")
+    customer = customer_for(partner, name="Alice Jones", company="Acme Corp", email="alice@acme.example")
+    card_for(customer)
+    invoices = [
+        make_invoice(partner, customer=customer, lines=[("Item", "1", cents, "0")])
+        for cents in (1_000, 2_000, 4_000, 8_000)
+    ]
+    with scope(partner=partner):
+        portal_sign_in_email(partner=partner, email=customer.email)
+    body = CapturedEmail.objects.get(to__contains=customer.email).body("plain")
+    page.goto(re.search(r"https?://[^/\s]+(/pay/\S+/)", body).group(1))
+    page.get_by_role("button", name="Continue to your account").click()
+    page.goto(f"/pay/{partner.slug}/account/?invoice={invoices[2].pk}")  # came for the $40.00 one
+    for invoice in invoices:
+        expect(page.get_by_role("checkbox", name=invoice.number)).to_be_checked(
+            checked=invoice == invoices[2]
+        )
+    button = page.locator("[data-pay-button]")
+    expect(button).to_have_text("Pay $40.00")
+    page.get_by_role("checkbox", name=invoices[0].number).check()
+    expect(button).to_have_text("Pay $50.00 for 2 invoices")
+    page.get_by_role("checkbox", name=invoices[3].number).check()
+    expect(button).to_have_text("Pay $130.00 for 3 invoices")
+    page.get_by_role("checkbox", name=invoices[0].number).uncheck()
+    expect(button).to_have_text("Pay $120.00 for 2 invoices")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    button.click()
+    expect(button).to_have_text("Pay $120.00 for 2 invoices")  # still here, nothing charged
+    assert SandboxCharge.objects.using("sandbox").count() == 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    button.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your payments")
+    amounts = sorted(SandboxCharge.objects.using("sandbox").values_list("amount", flat=True))
+    assert amounts == [4_000, 8_000]
