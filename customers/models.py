@@ -3,10 +3,11 @@ from django.db import models
 from django.db.models.functions import Lower
 from django_scopes import ScopedManager
 
+from core.addresses import HasPostalAddress
 from partners.models import Partner
 
 
-class Customer(models.Model):
+class Customer(HasPostalAddress, models.Model):
     """A partner's customer: who invoices are billed to and who pays them."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="customers")
@@ -61,15 +62,6 @@ class Customer(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
-
-    @property
-    def address_lines(self) -> list[str]:
-        city_line = " ".join(part for part in (self.postal_code, self.city) if part)
-        return [
-            line
-            for line in (self.address_line1, self.address_line2, city_line, self.region, self.country)
-            if line
-        ]
 
 
 class PaymentMethodKind(models.TextChoices):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, Q, Sum, Value, When
 
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import NEEDS_ATTENTION, Invoice, InvoiceStatus
 from invoicing.selectors import InvoiceFilters, day_start
 from partners.models import Partner
 from payments.models import Payment
@@ -132,7 +132,7 @@ def _span(today: datetime.date) -> Case:
 def _open_totals(partner: Partner, today: datetime.date) -> dict[str, dict[str, list[int]]]:
     """Per currency, {figure or aging bucket: [amount, count]} over the open invoices, in one
     index-only pass that groups by (currency, bucket): a few rows, whatever the number of invoices."""
-    attention = Q(collection_failed_at__isnull=False)
+    attention = NEEDS_ATTENTION  # every row here is open
     rows = (
         _open_invoices(partner)
         .annotate(span=_span(today))

@@ -225,11 +225,14 @@ class MemoForm(forms.Form):
 
 
 class AmountForm(forms.Form):
-    """A form with an `amount` in one currency; `cleaned_data["amount_minor"]` holds it in minor units."""
+    """A form with an `amount` in one currency; `cleaned_data["amount_minor"]` holds it in minor units.
+    Several share the invoice page, so each kind names its ids (`auto_id`); the names stay plain."""
 
     amount = MoneyField()
+    auto_id = "id_%s"
 
     def __init__(self, *args, currency: str, **kwargs):
+        kwargs.setdefault("auto_id", self.auto_id)
         super().__init__(*args, **kwargs)
         self.currency = currency
 
@@ -240,6 +243,7 @@ class AmountForm(forms.Form):
 
 
 class CreditNoteForm(KeyedForm, AmountForm):
+    auto_id = "id_credit_%s"
     reason = forms.CharField(max_length=500)
 
 

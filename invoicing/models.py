@@ -59,6 +59,14 @@ OPTIONS_NEEDING_A_METHOD = {
 }
 
 
+# "Needs attention", the one definition (the list's tab, the dashboard's figure, the customer page): an
+# open invoice whose last charge of a saved method failed (a retry may be planned) or whose automatic
+# charging stopped (hard decline, retries used up, no method). Invoice.needs_attention says it of one.
+NEEDS_ATTENTION = models.Q(status="open") & (
+    models.Q(collection_failed_at__isnull=False) | models.Q(charge_failed_at__isnull=False)
+)
+
+
 class Invoice(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invoices")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
@@ -92,6 +100,11 @@ class Invoice(models.Model):
     next_charge_at = models.DateTimeField(null=True, blank=True)
     collection_failed_at = models.DateTimeField(
         null=True, blank=True, help_text="Automatic charging stopped (hard decline or retries used up)."
+    )
+    charge_failed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The latest charge of a saved method failed (cleared when one succeeds).",
     )
 
     # Copied at finalization so a later change to the partner or customer never rewrites an issued invoice.
@@ -136,10 +149,11 @@ class Invoice(models.Model):
             models.Index(fields=["partner", "due_date", "id"], name="invoice_list_due"),
             models.Index(fields=["partner", "total", "id"], name="invoice_list_total"),
             models.Index(fields=["partner", "customer", "-created_at"], name="invoice_customer"),
-            # "Needs attention": open invoices whose automatic charging stopped; few, so a small index.
+            # "Needs attention": open invoices whose last charge failed or whose charging stopped; few.
             models.Index(
                 fields=["partner", "due_date", "id"],
-                condition=models.Q(status="open", collection_failed_at__isnull=False),
+                condition=models.Q(status="open")
+                & (models.Q(collection_failed_at__isnull=False) | models.Q(charge_failed_at__isnull=False)),
                 name="invoice_needs_attention",
             ),
             models.Index(
@@ -150,7 +164,7 @@ class Invoice(models.Model):
             # The dashboard and aging report: every figure over open invoices in one index-only pass.
             models.Index(
                 fields=["partner", "currency", "due_date"],
-                include=["amount_due", "collection_failed_at", "customer"],
+                include=["amount_due", "collection_failed_at", "charge_failed_at", "customer"],
                 condition=models.Q(status="open"),
                 name="invoice_open_by_currency",
             ),
@@ -203,8 +217,8 @@ class Invoice(models.Model):
 
     @property
     def needs_attention(self) -> bool:
-        """Automatic charging stopped (a hard decline, or the retries used up) and it is still open."""
-        return self.is_open and self.collection_failed_at is not None
+        """Still open, and its last charge failed or its automatic charging stopped (NEEDS_ATTENTION)."""
+        return self.is_open and (self.collection_failed_at is not None or self.charge_failed_at is not None)
 
     # What it allows: the one definition. Services refuse with these words; pages offer only what
     # is allowed ({% if invoice.allows.void %}). Rules that need other rows stay with what reads them: a

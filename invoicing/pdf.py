@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from urllib.request import url2pathname
 
 from django.conf import settings
@@ -98,14 +98,14 @@ def _brand_stylesheet(accent: str, ink: str) -> CSS:
 
 
 def invoice_pay_url(invoice: Invoice) -> str | None:
-    """Where the PDF sends the customer to pay: the portal's address, used with the invoice number.
+    """Where the PDF sends the customer to pay: the portal's address with the invoice number filled in.
 
     Not the invoice's own pay link: its token is stored only hashed (the URL exists only when issued),
     and PDFs are stored in the database and forwarded freely. At this address the customer enters the
     invoice number and their email, and the link is emailed to the address on file."""
     if invoice.refusal(InvoiceAction.PAY):
         return None
-    return settings.SITE_URL + reverse("pay_lookup")
+    return settings.SITE_URL + reverse("pay_lookup") + "?" + urlencode({"invoice": invoice.number})
 
 
 def invoice_pdf_render(*, invoice: Invoice) -> bytes:

@@ -17,7 +17,7 @@ from django.http import Http404
 
 from core import money
 from customers.models import Customer
-from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
+from invoicing.models import ISSUED_STATUSES, NEEDS_ATTENTION, Invoice, InvoiceStatus
 from partners.models import Partner
 
 PAGE_SIZE = 50
@@ -96,8 +96,8 @@ def invoice_filtered(*, partner: Partner, filters: InvoiceFilters) -> QuerySet[I
     today = partner.today()
     if filters.tab == "overdue":
         invoices = invoices.filter(status=InvoiceStatus.OPEN, due_date__lt=today)
-    elif filters.tab == "attention":  # automatic charging stopped: hard decline, retries used up
-        invoices = invoices.filter(status=InvoiceStatus.OPEN, collection_failed_at__isnull=False)
+    elif filters.tab == "attention":
+        invoices = invoices.filter(NEEDS_ATTENTION)
     elif filters.tab in InvoiceStatus.values:
         invoices = invoices.filter(status=filters.tab)
     if filters.customer_id:

@@ -17,6 +17,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from core.addresses import HasPostalAddress
+
 CURRENCY_CHOICES = [
     ("USD", "USD: US dollar"),
     ("EUR", "EUR: Euro"),
@@ -108,7 +110,7 @@ def new_partner_slug() -> str:
     return secrets.token_urlsafe(12)  # 96 random bits, 16 URL-safe characters
 
 
-class Partner(models.Model):
+class Partner(HasPostalAddress, models.Model):
     """The tenant: a business that invoices its own customers."""
 
     name = models.CharField("business name", max_length=200)
@@ -206,15 +208,6 @@ class Partner(models.Model):
     def today(self) -> datetime.date:
         """Today's date where the partner is: what "due today" and "overdue" are measured against."""
         return timezone.now().astimezone(self.zone).date()
-
-    @property
-    def address_lines(self) -> list[str]:
-        city_line = " ".join(part for part in (self.postal_code, self.city) if part)
-        return [
-            line
-            for line in (self.address_line1, self.address_line2, city_line, self.region, self.country)
-            if line
-        ]
 
 
 class Role(models.TextChoices):

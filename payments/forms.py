@@ -148,6 +148,7 @@ def method_label(method: PaymentMethod, today: datetime.date | None = None) -> s
 
 
 class ChargeForm(KeyedForm, AmountForm):
+    auto_id = "id_charge_%s"
     payment_method = forms.TypedChoiceField(label="Payment method", coerce=int)
     amount = MoneyField(help_text="At most the amount due.")
 
@@ -174,6 +175,7 @@ class RefundForm(KeyedForm, AmountForm):
 
 
 class OfflinePaymentForm(KeyedForm, AmountForm):
+    auto_id = "id_payment_%s"
     method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
     )

@@ -132,6 +132,10 @@ AUTOMATIC_TRIGGERS = {
     AttemptTrigger.CHARGE_ON_DUE_DATE,
     AttemptTrigger.RETRY,
 }
+# Of those, the charges the due-date job makes at local midnight: the emails that follow them wait for
+# sending hours. Charge now and Charge method on file happen as a person creates the invoice, so their
+# receipt or failure notice goes at once.
+SCHEDULED_TRIGGERS = {AttemptTrigger.CHARGE_ON_DUE_DATE, AttemptTrigger.RETRY}
 
 
 class PaymentAttempt(models.Model):

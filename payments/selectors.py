@@ -1,10 +1,11 @@
 """Reads about payments for the partner's pages. Every read is scoped to one partner."""
 
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from customers.models import Customer, PaymentMethod
-from invoicing.models import EventKind, Invoice, InvoiceStatus
+from invoicing.models import NEEDS_ATTENTION, EventKind, Invoice
 from partners.models import Partner
 from payments.gateways import get_gateway
 from payments.models import LIVE_ATTEMPT_STATUSES, CustomerCredit, Payment, PaymentAttempt, Refund
@@ -32,13 +33,13 @@ def customer_credit_balances(*, customer: Customer) -> list[tuple[str, int]]:
 
 
 def invoices_needing_attention(*, partner: Partner, customer: Customer | None = None) -> QuerySet[Invoice]:
-    """Open invoices whose automatic charging stopped (hard decline, retries used up, no method)."""
-    invoices = Invoice.objects.filter(
-        partner=partner, status=InvoiceStatus.OPEN, collection_failed_at__isnull=False
-    )
+    """Open invoices whose last charge failed or whose automatic charging stopped (NEEDS_ATTENTION)."""
+    invoices = Invoice.objects.filter(NEEDS_ATTENTION, partner=partner)
     if customer is not None:
         invoices = invoices.filter(customer=customer)
-    return invoices.order_by("-collection_failed_at", "-id")
+    return invoices.annotate(failed_at=Coalesce("charge_failed_at", "collection_failed_at")).order_by(
+        "-failed_at", "-id"
+    )
 
 
 def invoice_attempts(*, invoice: Invoice) -> QuerySet[PaymentAttempt]:

@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from core import money
 from core.formats import format_day
-from invoicing.models import Invoice, PaymentOption
+from invoicing.models import Invoice
 from invoicing.selectors import invoice_taxes
 from partners.models import Partner
+from payments.models import LIVE_ATTEMPT_STATUSES, PaymentAttempt
 from reminders.models import NotificationKind, NotificationSettings
 
 INVOICE_KINDS = (
@@ -57,6 +58,8 @@ def invoice_subject(*, invoice: Invoice, kind: str, offset_days: int, level: int
     if kind == NotificationKind.OVERDUE:
         prefix = ("", "Second reminder: ", "Final reminder: ")[level]
         return f"{prefix}invoice {number} from {partner} is {_days(offset_days)} overdue ({amount})"
+    if not invoice.amount_due:  # paid (or credited) by the time it is drawn: say so, not "$0.00 due"
+        return f"Invoice {number} from {partner}: paid in full"
     return f"Invoice {number} from {partner}: {amount} due {format_day(invoice.due_date)}"
 
 
@@ -89,7 +92,7 @@ def draw_invoice(
         "taxes": invoice_taxes(invoice=invoice),
         "link": link,
         "auto_charge_on": _auto_charge_day(invoice),
-        "charging_now": kind == NotificationKind.INVOICE and _charged_at_issue(invoice),
+        "charging_now": _charge_in_flight(invoice),
     }
     drawn = Drawn(
         subject=invoice_subject(invoice=invoice, kind=kind, offset_days=offset_days, level=level),
@@ -102,13 +105,12 @@ def draw_invoice(
     return drawn
 
 
-def _charged_at_issue(invoice: Invoice) -> bool:
-    """Charge now and Charge method on file charge as the invoice is issued: its email says so, so the
-    customer doesn't pay by hand what their card is paying."""
-    return (
-        invoice.payment_option in (PaymentOption.CHARGE_NOW, PaymentOption.CHARGE_METHOD_ON_FILE)
-        and invoice.collection_failed_at is None
-    )
+def _charge_in_flight(invoice: Invoice) -> bool:
+    """A charge of a saved method is under way as the email is drawn: it says so, so the customer
+    doesn't pay by hand what their card is paying. Drawn when it is sent, so it is true then."""
+    if invoice.pk is None:  # the settings page's sample invoice
+        return False
+    return PaymentAttempt.objects.filter(invoice=invoice, status__in=LIVE_ATTEMPT_STATUSES).exists()
 
 
 def _auto_charge_day(invoice: Invoice) -> datetime.date | None:

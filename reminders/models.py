@@ -63,7 +63,9 @@ class NotificationSettings(models.Model):
         "partners.Partner", on_delete=models.CASCADE, related_name="notification_settings"
     )
     email_on_creation = models.BooleanField(
-        "email new invoices", default=True, help_text="Email each invoice to the customer when it is issued."
+        "email new invoices",
+        default=False,
+        help_text="Email each invoice to the customer when it is issued (Email payment link always does).",
     )
     days_before_due = ArrayField(
         models.PositiveSmallIntegerField(),

@@ -3,8 +3,11 @@
 - Issuing an invoice plans its reminders (before, on and after the due date, from the partner's
   settings) at the partner's sending hour in their time zone, and emails the invoice itself.
 - A payment plans a receipt; a failed automatic charge plans a notice to the customer and an alert
-  to the partner. Those made outside sending hours (the due-date job charges at local midnight) wait
-  for the next morning.
+  to the partner. Those that follow the due-date job's charges (at local midnight) wait for the next
+  morning's sending hour; those that follow a charge a person started (Charge now, Charge method on
+  file) go at once.
+- An invoice charged as it is issued (Charge now, Charge method on file) is not emailed at creation:
+  the charge's receipt, or its failure notice with the pay link, is the email that says what is true.
 - The job claims due rows with SELECT … FOR UPDATE SKIP LOCKED, decides send or skip, and commits
   that decision with the row; the unique (invoice, kind, offset, key) makes a second send impossible.
   After an outage a reminder is sent late within the catch-up window, older ones are skipped (and
@@ -20,7 +23,7 @@ from django_scopes import scope, scopes_disabled
 
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from partners.models import Partner
-from payments.models import AUTOMATIC_TRIGGERS, Payment, PaymentAttempt
+from payments.models import AUTOMATIC_TRIGGERS, SCHEDULED_TRIGGERS, Payment, PaymentAttempt
 from reminders.models import (
     REMINDER_KINDS,
     Notification,
@@ -65,16 +68,50 @@ def sending_time(
 
 def invoice_plan(*, invoice: Invoice, now: datetime.datetime | None = None) -> None:
     """An invoice was issued: plan its reminders, and email it now if the partner (or the payment
-    option Email payment link) says so."""
+    option Email payment link) says so (creation_email says which)."""
     now = now or timezone.now()
     partner = invoice.partner
     prefs = notification_settings(partner=partner)
     _plan_reminders([invoice], prefs=prefs, now=now)
-    wants_email = invoice.payment_option == PaymentOption.EMAIL_PAYMENT_LINK or (
-        prefs.email_on_creation and invoice.customer.email_reminders
-    )
-    if wants_email:
+    if creation_email(payment_option=invoice.payment_option, prefs=prefs, customer=invoice.customer):
         _plan_one(invoice, NotificationKind.INVOICE, send_at=now, now=now, prefs=prefs)
+
+
+CHARGED_AT_ISSUE = (PaymentOption.CHARGE_NOW, PaymentOption.CHARGE_METHOD_ON_FILE)
+
+
+def creation_email(*, payment_option: str, prefs: NotificationSettings, customer=None) -> bool:
+    """Whether issuing an invoice emails it at once: always with Email payment link; with "Email new
+    invoices" on, for the options that leave paying to the customer. An invoice charged as it is issued
+    gets its receipt or failure notice instead, so an email never says "being charged" of a declined
+    card."""
+    if payment_option == PaymentOption.EMAIL_PAYMENT_LINK:
+        return True
+    if payment_option in CHARGED_AT_ISSUE:
+        return False
+    return prefs.email_on_creation and (customer is None or customer.email_reminders)
+
+
+def emails_planned(*, payment_option: str, prefs: NotificationSettings, customer=None) -> str:
+    """What issuing an invoice with `payment_option` will email the customer, and when, in words for
+    the Create invoice page (from the same rules that plan the emails)."""
+    hour = datetime.time(prefs.send_hour).strftime("%-I:%M %p")
+    if payment_option in CHARGED_AT_ISSUE:
+        receipt = "a receipt as soon as the charge succeeds" if prefs.send_receipts else "no receipt"
+        declined = (
+            "; if it is declined, a notice with a link to pay another way, at once"
+            if prefs.notify_customer_failed_charge
+            else ""
+        )
+        return f"Emails: {receipt}{declined}."
+    if creation_email(payment_option=payment_option, prefs=prefs, customer=customer):
+        now = "the invoice with its pay link as you click Create invoice"
+    else:
+        now = "nothing now (Send on the invoice emails it)"
+    gets_reminders = customer is None or customer.email_reminders
+    slots = reminder_slots(prefs) if gets_reminders else []
+    reminders = f"; {len(slots)} reminder{'s' if len(slots) != 1 else ''} around the due date at {hour}"
+    return f"Emails: {now}{reminders if slots else ''}."
 
 
 def _plan_reminders(invoices: list[Invoice], *, prefs: NotificationSettings, now: datetime.datetime) -> None:
@@ -157,14 +194,15 @@ def payment_receipts_plan(receipts: list[tuple[Invoice, int]]) -> None:
 
 def _receipt(invoice: Invoice, payment, *, prefs: NotificationSettings, now: datetime.datetime):
     """When a payment's receipt goes, its exactly-once key and what it says."""
-    automatic = payment.attempt is not None and payment.attempt.trigger in AUTOMATIC_TRIGGERS
-    send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if automatic else now
+    scheduled = payment.attempt is not None and payment.attempt.trigger in SCHEDULED_TRIGGERS
+    send_at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if scheduled else now
     return send_at, f"payment:{payment.pk}", _payment_params(payment)
 
 
 def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
-    """An automatic charge failed: the partner hears now, the customer in sending hours (with a link
-    to pay another way). Charges someone made by hand are answered on their screen instead."""
+    """An automatic charge failed: the partner hears now, the customer too (with a link to pay another
+    way), or in sending hours after the due-date job's midnight charges. Charges someone made by hand on
+    the invoice page are answered on their screen instead."""
     attempt = PaymentAttempt.objects.get(pk=attempt_id)
     if attempt.trigger not in AUTOMATIC_TRIGGERS:
         return
@@ -173,7 +211,8 @@ def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
     key = f"attempt:{attempt_id}"
     _plan_one(invoice, NotificationKind.PARTNER_CHARGE_FAILED, send_at=now, now=now, prefs=prefs, key=key)
     if prefs.notify_customer_failed_charge:
-        at = sending_time(partner=invoice.partner, prefs=prefs, now=now)
+        scheduled = attempt.trigger in SCHEDULED_TRIGGERS
+        at = sending_time(partner=invoice.partner, prefs=prefs, now=now) if scheduled else now
         _plan_one(invoice, NotificationKind.CHARGE_FAILED, send_at=at, now=now, prefs=prefs, key=key)
 
 

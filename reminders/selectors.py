@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from reminders.models import (
     REMINDER_KINDS,
     EmailStatus,
     Notification,
+    NotificationKind,
     NotificationSettings,
     NotificationStatus,
     OutboundEmail,
@@ -101,16 +102,16 @@ class Upcoming:
 def upcoming(
     *, partner: Partner, invoice: Invoice | None = None, days: int = UPCOMING_DAYS
 ) -> list[Upcoming]:
-    """Every reminder and charge planned for the next `days` days, soonest first: reminders still
-    scheduled for open invoices whose customer gets them, and the due-date charges and retries."""
+    """Every email and charge planned for the next `days` days, soonest first: emails still scheduled
+    for open invoices whose customer gets them, receipts waiting for the morning (the invoice is paid
+    by then), and the due-date charges and retries."""
     now = timezone.now()
     until = now + datetime.timedelta(days=days)
-    notifications = Notification.objects.filter(
-        partner=partner,
-        status=NotificationStatus.SCHEDULED,
-        send_at__lte=until,
-        invoice__status=InvoiceStatus.OPEN,
-    ).exclude(kind__in=REMINDER_KINDS, invoice__customer__email_reminders=False)
+    notifications = (
+        Notification.objects.filter(partner=partner, status=NotificationStatus.SCHEDULED, send_at__lte=until)
+        .filter(Q(invoice__status=InvoiceStatus.OPEN) | Q(kind=NotificationKind.RECEIPT))
+        .exclude(kind__in=REMINDER_KINDS, invoice__customer__email_reminders=False)
+    )
     charges = Invoice.objects.filter(
         partner=partner, status=InvoiceStatus.OPEN, next_charge_at__isnull=False, next_charge_at__lte=until
     ).annotate(

@@ -115,3 +115,12 @@ def client_for(user) -> Client:
 @pytest.fixture
 def owner_client(owner):
     return client_for(owner)
+
+
+def email_new_invoices(partner):
+    """Turn on Settings → Notifications "Email new invoices" (off by default) and return the partner."""
+    from reminders.models import NotificationSettings
+
+    with scopes_disabled():
+        NotificationSettings.objects.update_or_create(partner=partner, defaults={"email_on_creation": True})
+    return partner

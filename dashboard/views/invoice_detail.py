@@ -1,6 +1,7 @@
 """What the invoice detail page shows, shared by the page and by every action that re-renders it with a
 form's errors (record a payment, issue a credit note, charge, refund)."""
 
+from django.contrib import messages
 from django.shortcuts import render
 
 from core import money
@@ -11,6 +12,16 @@ from invoicing.models import Invoice, InvoiceAction
 from payments import selectors as payment_selectors
 from payments.forms import ChargeForm, OfflinePaymentForm, RefundForm
 from payments.models import AttemptStatus, Payment
+
+PAY_LINK_TAG = "pay-link"
+
+
+def pay_link_message(request, url: str | None, *, reissued: bool = False) -> None:
+    """Issuing an invoice (or Reissue pay link) makes the customer's pay link; only its hash is stored,
+    so the next page shows it once, as a Copy link button (includes/messages.html). It travels in the
+    messages cookie, never in the database."""
+    if url:
+        messages.success(request, url, extra_tags=PAY_LINK_TAG + (" reissued" if reissued else ""))
 
 
 def charge_form(request, invoice: Invoice, methods, data=None) -> ChargeForm:

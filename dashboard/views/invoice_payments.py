@@ -12,7 +12,7 @@ from core import money
 from core.forms import apply_errors
 from core.idempotency import ALREADY_SUBMITTED, replayed
 from customers.selectors import customer_payment_methods
-from dashboard.views.invoice_detail import charge_form, refund_form, render_detail
+from dashboard.views.invoice_detail import charge_form, pay_link_message, refund_form, render_detail
 from invoicing import selectors
 from partners.permissions import partner_view
 from payments import selectors as payment_selectors
@@ -106,9 +106,7 @@ def invoice_pay_link_reissue(request, invoice_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(
-            request, f"New pay link (copy it now, it is shown only once; earlier links no longer work): {url}"
-        )
+        pay_link_message(request, url, reissued=True)
     return redirect("invoice_detail", invoice_id=invoice.pk)
 
 

@@ -20,7 +20,7 @@ from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
-from dashboard.views.invoice_detail import render_detail
+from dashboard.views.invoice_detail import pay_link_message, render_detail
 from invoicing import selectors, services
 from invoicing.forms import (
     PAYMENT_OPTION_HELP,
@@ -38,7 +38,8 @@ from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
 from payments.selectors import charge_amount_refusal
 from payments.services import payment_record_offline
-from reminders.selectors import bounced_emails
+from reminders.schedule import creation_email, emails_planned
+from reminders.selectors import bounced_emails, notification_settings
 
 CUSTOMER_RESULTS = 8
 
@@ -167,11 +168,22 @@ def _form_context(request, form: InvoiceForm, *, invoice: Invoice | None = None)
         else [],
         "customer_methods": _methods(customer),
         "option_help": PAYMENT_OPTION_HELP,
+        "planned_emails": _planned_emails(request.partner, customer),
         "payment_option_default": (
             form.data.get("payment_option_default") if form.is_bound else form.initial.get("payment_option")
         )
         or PaymentOption.CHARGE_LATER,
         "totals": _preview_totals(form, request.partner),
+        "preview": _live_preview(request, form, customer),
+    }
+
+
+def _planned_emails(partner, customer: Customer | None) -> dict[str, str]:
+    """Per payment option, what creating the invoice will email and when (shown before the click)."""
+    prefs = notification_settings(partner=partner)
+    return {
+        option: emails_planned(payment_option=option, prefs=prefs, customer=customer)
+        for option in PaymentOption.values
     }
 
 
@@ -197,6 +209,46 @@ def _preview_totals(form: InvoiceForm, partner) -> dict:
             amounts = [money.line_amounts(quantity=1, unit_price=price, tax_rate=0)]
     totals = money.invoice_totals(amounts)
     return {"currency": currency, "figures": totals}
+
+
+def _typed_rows(form: InvoiceForm, figures: money.Totals) -> list[dict]:
+    """What the live preview lists: each line that can be priced as typed, or the plain amount as one
+    line described by the memo's first line, as Create invoice would make it."""
+    rows = [
+        {"description": line["description"].value() or "", "quantity": line["quantity"].value() or "1",
+         "tax_rate": line["tax_rate"].value() or "", "amounts": priced}
+        for line in form.lines.forms
+        if not line.is_blank and (priced := line.priced()) is not None
+    ]  # fmt: skip
+    if rows or not figures.total:
+        return rows
+    data = form.data if form.is_bound else form.initial
+    memo = (data.get("memo") or "").strip()
+    description = memo.splitlines()[0][:200] if memo else "Invoice amount"
+    amounts = money.line_amounts(quantity=1, unit_price=figures.subtotal, tax_rate=0)
+    return [{"description": description, "quantity": "1", "tax_rate": "", "amounts": amounts}]
+
+
+def _live_preview(request, form: InvoiceForm, customer: Customer | None) -> dict:
+    """The invoice as the customer will see it, and what the chosen payment option will email."""
+    partner = request.partner
+    totals = _preview_totals(form, partner)
+    data = form.data if form.is_bound else form.initial
+    option = data.get("payment_option") or PaymentOption.CHARGE_LATER
+    if option not in PaymentOption.values:
+        option = PaymentOption.CHARGE_LATER
+    prefs = notification_settings(partner=partner)
+    return {
+        "currency": totals["currency"],
+        "rows": _typed_rows(form, totals["figures"]),
+        "totals": totals["figures"],
+        "due_date": due if isinstance(due := data.get("due_date"), datetime.date) else _parse_date(due),
+        "memo": data.get("memo") or "",
+        "footer": data.get("footer") or "",
+        "option_label": PaymentOption(option).label,
+        "emails": emails_planned(payment_option=option, prefs=prefs, customer=customer),
+        "emails_now": creation_email(payment_option=option, prefs=prefs, customer=customer),
+    }
 
 
 def form_customer(request, form: InvoiceForm) -> Customer:
@@ -321,7 +373,8 @@ def _form_page(request, invoice: Invoice | None):
             saved = _save(request, form, invoice)
             if saved is not None:
                 verb = "saved as a draft" if saved.is_draft else "created"
-                messages.success(request, f"Invoice {saved.display_number} {verb}.{_pay_link_note(saved)}")
+                messages.success(request, f"Invoice {saved.display_number} {verb}.")
+                pay_link_message(request, getattr(saved, "fresh_pay_url", None))
                 return redirect("invoice_detail", invoice_id=saved.pk)
     elif form.is_bound:
         _parse_only(form)  # "Search" or "Change customer" without JavaScript
@@ -356,6 +409,7 @@ def invoice_form_preview(request):
         "totals": "invoicing/_invoice_totals.html",
         "customer": "invoicing/_customer_picker.html",  # also swaps the payment methods out of band
         "results": "invoicing/_customer_results.html",
+        "preview": "invoicing/_invoice_preview.html",
     }
     if part not in templates:
         raise Http404
@@ -383,14 +437,9 @@ def _action(request, invoice_id: int, action, success: str):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("invoice_detail", invoice_id=invoice.pk)
-    messages.success(request, success.format(invoice=result) + _pay_link_note(result))
+    messages.success(request, success.format(invoice=result))
+    pay_link_message(request, getattr(result, "fresh_pay_url", None))
     return redirect("invoice_detail", invoice_id=result.pk)
-
-
-def _pay_link_note(invoice) -> str:
-    """Finalizing issues the customer's pay link; only its hash is stored, so this is its one showing."""
-    url = getattr(invoice, "fresh_pay_url", None)
-    return f" Its pay link (shown only now; Reissue pay link makes a new one): {url}" if url else ""
 
 
 @require_POST

@@ -137,8 +137,10 @@ def _preview(form: RecurringForm, schedule: RecurringSchedule | None) -> dict:
         end_count=values.get("end_count"),
         end_date=values.get("end_date"),
         issued=schedule.invoices_issued if schedule else 0,
+        count=recurring.PREVIEW_COUNT + 1,  # one more says whether the shown ones are the last
     )
-    return {"preview_dates": dates, "preview_complete": len(dates) < recurring.PREVIEW_COUNT}
+    shown = dates[: recurring.PREVIEW_COUNT]
+    return {"preview_dates": shown, "preview_complete": len(dates) == len(shown)}
 
 
 def _form_page(request, schedule: RecurringSchedule | None):

@@ -145,6 +145,15 @@ def invoice_schedule_charge(
         _event(invoice, EventKind.CHARGE_SCHEDULED, actor=actor, message=message)
 
 
+def invoice_note_charge_outcome(*, invoice: Invoice, failed: bool) -> None:
+    """A charge of a saved method failed (the invoice needs attention until one succeeds) or succeeded."""
+    failed_at = timezone.now() if failed else None
+    if (invoice.charge_failed_at is None) == (failed_at is None):
+        return
+    invoice.charge_failed_at = failed_at
+    invoice.save(update_fields=["charge_failed_at", "updated_at"])
+
+
 def invoices_unschedule_charge(*, invoice_ids: list[int]) -> None:
     """The due-date job took these invoices (locked by the caller): no further scheduled charge."""
     Invoice.objects.filter(pk__in=invoice_ids).update(next_charge_at=None, updated_at=timezone.now())

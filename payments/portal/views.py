@@ -118,7 +118,7 @@ def _link_not_valid(request, token: str, resolved) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pay_lookup(request):
     """The address printed on PDFs (they never carry a token): invoice number + email -> a link by email."""
-    form = LookupForm(request.POST or None)
+    form = LookupForm(request.POST or None, initial={"number": request.GET.get("invoice", "")[:40]})
     sent = False
     if request.method == "POST" and form.is_valid():
         if _rate_limited(request, f"email:{form.cleaned_data['email'].lower()}"):

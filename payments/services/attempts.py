@@ -14,6 +14,7 @@ from invoicing.services import (
     invoice_event,
     invoice_events_batched,
     invoice_lock,
+    invoice_note_charge_outcome,
     invoice_schedule_charge,
     invoice_stop_collection,
     invoices_lock,
@@ -184,6 +185,7 @@ def _apply_charge(invoice: Invoice, attempt: PaymentAttempt, charge: Charge) -> 
     if charge.status == ChargeStatus.SUCCEEDED:
         attempt.status = AttemptStatus.SUCCEEDED
         attempt.save(update_fields=["status", "gateway_charge_id", "completed_at"])
+        invoice_note_charge_outcome(invoice=invoice, failed=False)
         kind = PaymentMethodType.CARD if _is_card(attempt) else PaymentMethodType.BANK_DEBIT
         receive_money(
             invoice=invoice,
@@ -251,6 +253,7 @@ def _fail(invoice: Invoice, attempt: PaymentAttempt, *, code: str, message: str,
         attempt_id=attempt.pk,
         decline_code=code,
     )
+    invoice_note_charge_outcome(invoice=invoice, failed=True)
     signals.charge_failed.send(sender=PaymentAttempt, invoice=invoice, attempt_id=attempt.pk)
     if (
         attempt.trigger in AUTOMATIC_TRIGGERS

@@ -39,16 +39,28 @@ def test_a_customer_signs_in_by_email_and_pays_two_invoices_at_once(page, live_s
     page.get_by_role("button", name="Continue to your account").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your invoices")
     expect(page.get_by_text("Invoices in USD (total $1,349.00)")).to_be_visible()
-    expect(page.get_by_role("checkbox", name=first.number)).to_be_checked()
-    expect(page.get_by_role("checkbox", name=second.number)).to_be_checked()
+    # Nothing is ticked that the customer did not come for; the button follows the ticks and asks first.
+    expect(page.get_by_role("checkbox", name=first.number)).not_to_be_checked()
+    expect(page.get_by_role("checkbox", name=second.number)).not_to_be_checked()
+    expect(page.get_by_role("button", name="Pay selected USD invoices")).to_be_visible()
+    page.get_by_role("checkbox", name=first.number).check()
+    expect(page.get_by_role("button", name="Pay $1,250.00", exact=True)).to_be_visible()
+    page.get_by_role("checkbox", name=second.number).check()
+    asked = []
 
-    page.get_by_role("button", name="Pay selected USD invoices").click()
+    def accept(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Pay $1,349.00 for 2 invoices").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your payments")
     expect(page.get_by_role("cell", name="Paid")).to_have_count(2)
     with scopes_disabled():
         assert set(Invoice.objects.filter(customer=customer).values_list("status", flat=True)) == {"paid"}
     amounts = sorted(SandboxCharge.objects.using("sandbox").values_list("amount", flat=True))
     assert amounts == [9_900, 125_000]
+    assert asked == ["Charge 2 invoices, $1,349.00 in total, to Visa •••• 4242, expires 12/2035 (default)?"]
 
     page.get_by_role("link", name="Payment methods").click()
     page.get_by_label("Cardholder name").fill("Alice Jones")

@@ -166,7 +166,7 @@ def test_drafts_have_no_pay_link_and_no_button(partner, owner_client):
 
 def test_the_pdf_prints_the_portal_address_and_number_only_while_something_is_due(partner, settings):
     invoice = make_invoice(partner)
-    assert invoice_pay_url(invoice) == settings.SITE_URL + "/pay/"
+    assert invoice_pay_url(invoice) == f"{settings.SITE_URL}/pay/?invoice={invoice.number}"
     assert invoice_pay_url(make_invoice(partner, finalize=False)) is None
     with scope(partner=partner):
         payment_record_offline(

@@ -358,7 +358,7 @@ def test_charging_more_than_is_due_is_refused_next_to_the_amount(
     response, data = charge(owner_client, invoice, django_capture_on_commit_callbacks, amount="100.01")
     body = response.content.decode()
     assert response.status_code == 200
-    assert field_error(body, "amount") == "That is more than the $100.00 still due."
+    assert field_error(body, "charge_amount") == "That is more than the $100.00 still due."
     assert 'value="100.01"' in input_tag(body, "amount")
     assert hidden_value(body, "idempotency_key") == data["idempotency_key"]  # fixing it charges once
     assert sandbox_charges() == 0
@@ -406,7 +406,7 @@ def test_a_hard_decline_on_charge_now_needs_attention(
     assert "Automatic charging stopped" in page
     assert "The card was reported lost." in page
     dashboard = owner_client.get(reverse("dashboard")).content.decode()
-    assert re.search(r"<strong>1</strong> invoice where automatic charging stopped", dashboard)
+    assert re.search(r"<strong>1</strong> invoice whose last charge failed", dashboard)
     listed = owner_client.get(reverse("invoice_list") + "?tab=attention").content.decode()
     assert listed.count(f'href="/invoices/{invoice.pk}/"') == 1
     assert len(re.findall(r'href="/invoices/\d+/"', listed)) == 1
@@ -441,7 +441,7 @@ def test_an_overpayment_kept_as_credit_shows_on_the_customer(owner_client, partn
         "idempotency_key": new_key(),  # made when the page drew the form
     }
     body = owner_client.post(url, data).content.decode()
-    assert "Keep the extra as customer credit" in field_error(body, "amount")
+    assert "Keep the extra as customer credit" in field_error(body, "payment_amount")
     assert owner_client.post(url, {**data, "keep_excess_as_credit": "on"}).status_code == 302
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID

@@ -15,6 +15,7 @@ from invoicing.models import PaymentOption
 from payments import jobs
 from reminders import schedule
 from reminders.models import Notification, NotificationKind, NotificationStatus
+from tests.conftest import email_new_invoices
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import DECLINED_CARD, card_for
@@ -27,7 +28,9 @@ DUE_NINE = datetime.datetime(2026, 3, 7, 14, 0, tzinfo=UTC)  # Mar 7, 09:00 in N
 
 @pytest.fixture
 def partner(db):
-    return PartnerFactory(name="Northwind IT", timezone="America/New_York", email="billing@northwind.example")
+    return email_new_invoices(
+        PartnerFactory(name="Northwind IT", timezone="America/New_York", email="billing@northwind.example")
+    )  # these tests follow the invoice email too
 
 
 def charged_on_due_date(partner, card: str, django_capture_on_commit_callbacks):
@@ -102,3 +105,40 @@ def test_an_automatic_charge_at_midnight_gets_its_receipt_at_nine_once(
     with scopes_disabled():
         skipped = Notification.objects.filter(invoice=invoice, kind=NotificationKind.ON_DUE).get()
     assert skipped.skip_reason == "The invoice is paid"
+
+
+def test_a_charge_a_person_starts_is_answered_at_once_even_at_night(
+    partner, django_capture_on_commit_callbacks
+):
+    """Charge now at 01:00 where the partner is: its receipt goes now, not at nine; and a declined one's
+    notice to the customer goes now too, saying it failed (no invoice email saying it is being charged)."""
+    night = DUE_MIDNIGHT + datetime.timedelta(hours=1)
+    good = customer_for(partner, email="ap@acme.example")
+    card_for(good)
+    bad = customer_for(partner, email="ap@beta.example")
+    method = card_for(bad, DECLINED_CARD)
+    with time_machine.travel(night, tick=False), django_capture_on_commit_callbacks(execute=True):
+        paid = make_invoice(partner, customer=good, payment_option=PaymentOption.CHARGE_NOW)
+        declined = make_invoice(
+            partner,
+            customer=bad,
+            payment_option=PaymentOption.CHARGE_METHOD_ON_FILE,
+            payment_method=method,
+        )
+    subjects = [(m.to, m.subject) for m in mail.outbox]
+    assert (["ap@acme.example"], f"Receipt for invoice {paid.number} from Northwind IT") in subjects
+    notice = [m for m in mail.outbox if m.to == ["ap@beta.example"]]
+    assert [m.subject for m in notice] == [
+        f"Your payment for invoice {declined.number} from Northwind IT didn't go through"
+    ]
+    assert "nothing you need to do" not in notice[0].body
+    assert "The card has insufficient funds." in notice[0].body
+
+
+def test_a_receipt_waiting_for_the_morning_shows_on_the_paid_invoices_page(
+    partner, owner_client, django_capture_on_commit_callbacks
+):
+    invoice = charged_on_due_date(partner, "4242424242424242", django_capture_on_commit_callbacks)
+    with time_machine.travel(DUE_MIDNIGHT, tick=False):
+        body = owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "Mar 7, 2026, 9:00 AM</time>: Receipt" in body

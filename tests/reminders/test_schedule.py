@@ -22,6 +22,7 @@ from reminders.models import (
     NotificationStatus,
     OutboundEmail,
 )
+from tests.conftest import email_new_invoices
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice
 
@@ -33,7 +34,9 @@ ISSUED = datetime.datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def partner(db):
-    return PartnerFactory(name="Northwind IT", timezone=NEW_YORK)
+    return email_new_invoices(
+        PartnerFactory(name="Northwind IT", timezone=NEW_YORK)
+    )  # these tests follow the invoice email too
 
 
 def issue(partner, django_capture_on_commit_callbacks, **options):
@@ -135,7 +138,7 @@ def test_after_an_outage_the_latest_due_reminder_goes_late_and_older_ones_are_sk
 def test_a_reminder_older_than_the_window_is_skipped_even_alone(partner, django_capture_on_commit_callbacks):
     invoice = issue(partner, django_capture_on_commit_callbacks)
     with scope(partner=partner):
-        NotificationSettings.objects.create(partner=partner, catch_up_days=1)
+        NotificationSettings.objects.update_or_create(partner=partner, defaults={"catch_up_days": 1})
     mail.outbox.clear()
     run(datetime.datetime(2026, 3, 6, 15, 0, tzinfo=UTC), django_capture_on_commit_callbacks)  # 25 h late
     assert mail.outbox == []
@@ -192,7 +195,7 @@ def test_email_payment_link_emails_the_invoice_even_when_creation_emails_are_off
     partner, django_capture_on_commit_callbacks
 ):
     with scope(partner=partner):
-        NotificationSettings.objects.create(partner=partner, email_on_creation=False)
+        NotificationSettings.objects.update_or_create(partner=partner, defaults={"email_on_creation": False})
     invoice = issue(
         partner, django_capture_on_commit_callbacks, payment_option=PaymentOption.EMAIL_PAYMENT_LINK
     )
@@ -205,8 +208,8 @@ def test_email_payment_link_emails_the_invoice_even_when_creation_emails_are_off
 def test_changing_the_settings_replans_open_invoices(partner, django_capture_on_commit_callbacks):
     invoices = [issue(partner, django_capture_on_commit_callbacks) for _ in range(3)]
     with scope(partner=partner):
-        NotificationSettings.objects.create(
-            partner=partner, days_before_due=[2], days_after_due=[5], send_hour=8
+        NotificationSettings.objects.update_or_create(
+            partner=partner, defaults={"days_before_due": [2], "days_after_due": [5], "send_hour": 8}
         )
         with time_machine.travel(datetime.datetime(2026, 3, 3, 12, 0, tzinfo=UTC), tick=False):
             assert schedule.partner_replan(partner=partner, chunk=2) == 3  # read in two chunks

@@ -137,7 +137,7 @@ def test_an_smtp_server_that_refuses_leaves_the_email_retrying_not_sent(
     assert "Send failed, retrying" in body
 
 
-def test_an_invoice_charged_at_issue_says_so_instead_of_asking_for_payment(
+def test_an_invoice_charged_at_issue_is_answered_by_its_receipt_not_an_invoice_email(
     partner, django_capture_on_commit_callbacks
 ):
     from django.core import mail
@@ -151,6 +151,7 @@ def test_an_invoice_charged_at_issue_says_so_instead_of_asking_for_payment(
     card_for(customer)
     with django_capture_on_commit_callbacks(execute=True):
         invoice = make_invoice(partner, customer=customer, payment_option=PaymentOption.CHARGE_NOW)
-    [email] = [m for m in mail.outbox if m.subject.startswith(f"Invoice {invoice.number}")]
-    assert "Your saved payment method is being charged for this invoice" in email.body
-    assert "View and pay" not in email.body
+    # "Email new invoices" is on, but the charge's outcome is what the customer hears: once, and true.
+    [email] = mail.outbox
+    assert email.subject == f"Receipt for invoice {invoice.number} from {partner.name}"
+    assert "received your payment" in email.body

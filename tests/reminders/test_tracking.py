@@ -25,6 +25,7 @@ from reminders.models import (
     SuppressedAddress,
 )
 from reminders.selectors import bounced_recipients_count
+from tests.conftest import email_new_invoices
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice
 
@@ -62,7 +63,9 @@ def postmark_answer(to: str, message_id: str = POSTMARK_ID, status: int = 200, e
 
 @pytest.fixture
 def partner(db):
-    return PartnerFactory(name="Northwind IT", timezone="America/New_York", email="billing@northwind.example")
+    return email_new_invoices(
+        PartnerFactory(name="Northwind IT", timezone="America/New_York", email="billing@northwind.example")
+    )  # these tests follow the invoice email too
 
 
 @pytest.fixture

@@ -155,14 +155,16 @@ def sign_out(request, partner, customer):
 # Invoices and paying them ----------------------------------------------------------------------------
 
 
-def _pay_forms(customer, methods, data=None, bound_currency=None):
-    """One form per currency: invoices in different currencies are never added up or paid together."""
+def _pay_forms(customer, methods, data=None, bound_currency=None, came_for=None):
+    """One form per currency: invoices in different currencies are never added up or paid together.
+    Nothing is ticked but what the customer came for (`?invoice=`), or a currency's only invoice."""
     today = customer.partner.today()
     forms = []
     for currency, invoices in selectors.open_invoices_by_currency(customer=customer).items():
         bound = data if currency == bound_currency else None
         initial = {"currency": currency}
-        initial["invoices"] = [invoice.pk for invoice in invoices]
+        ids = [invoice.pk for invoice in invoices]
+        initial["invoices"] = [came_for] if came_for in ids else ids if len(ids) == 1 else []
         form = PayInvoicesForm(
             bound,
             initial=initial,
@@ -174,6 +176,12 @@ def _pay_forms(customer, methods, data=None, bound_currency=None):
         form.group_currency = currency
         form.rows = [(invoice, money.format_money(invoice.amount_due, currency)) for invoice in invoices]
         form.total = money.format_money(sum(invoice.amount_due for invoice in invoices), currency)
+        form.exponent = money.CURRENCY_EXPONENTS[currency]
+        ticked = {str(pk) for pk in (form["invoices"].value() or [])}
+        form.ticked_total = money.format_money(
+            sum(invoice.amount_due for invoice in invoices if str(invoice.pk) in ticked), currency
+        )
+        form.ticked_count = sum(1 for invoice in invoices if str(invoice.pk) in ticked)
         forms.append(form)
     return forms
 
@@ -181,13 +189,13 @@ def _pay_forms(customer, methods, data=None, bound_currency=None):
 @require_GET
 @portal_view()
 def invoices(request, partner, customer):
-    return _invoices_page(request, partner, customer)
+    return _invoices_page(request, partner, customer, came_for=parse_id(request.GET.get("invoice")))
 
 
-def _invoices_page(request, partner, customer, forms=None, status=200):
+def _invoices_page(request, partner, customer, forms=None, status=200, came_for=None):
     methods = customer_payment_methods(customer=customer)
     context = {
-        "pay_forms": forms if forms is not None else _pay_forms(customer, methods),
+        "pay_forms": forms if forms is not None else _pay_forms(customer, methods, came_for=came_for),
         "past": selectors.past_invoices(customer=customer),
         "methods": methods,
     }
