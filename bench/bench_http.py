@@ -323,6 +323,11 @@ def main() -> int:
     pay_path = "/" + pay_url.split("://", 1)[1].split("/", 1)[1]
     cookie = signed_in_cookie(partner, ["/", f"/invoices/{invoice.pk}/"])
     page_list = pages(invoice, pay_path, cookie)
+    if wanted := [name for name in os.environ.get("BENCH_HTTP_PAGES", "").split(",") if name]:
+        unknown = set(wanted) - {page.name for page in page_list}
+        if unknown:
+            sys.exit(f"BENCH_HTTP_PAGES names no such page: {', '.join(sorted(unknown))}")
+        page_list = [page for page in page_list if page.name in wanted]
 
     with serving() as server:
         for page in page_list:  # the first download of the PDF stores it; wrk measures the stored one
