@@ -9,14 +9,13 @@ register = template.Library()
 
 @register.inclusion_tag("reminders/_invoice_emails.html", takes_context=True)
 def invoice_emails_panel(context, invoice):
+    plan = selectors.invoice_plan(invoice=invoice) if invoice.pk else selectors.InvoicePlan([], [])
     return {
         "invoice": invoice,
         "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
         "current_membership": context.get("current_membership"),
         "emails": list(selectors.invoice_emails(invoice=invoice)[:50]),
-        "notifications": [
-            n for n in selectors.invoice_notifications(invoice=invoice) if n.status == "skipped"
-        ],
-        "upcoming": selectors.upcoming(partner=invoice.partner, invoice=invoice) if invoice.pk else [],
+        "notifications": plan.skipped,
+        "upcoming": plan.upcoming,
     }
