@@ -162,7 +162,9 @@ def invoice_plan(*, invoice: Invoice, days: int = UPCOMING_DAYS) -> InvoicePlan:
             items.append(Upcoming(at=notification.send_at, invoice=invoice, what=notification.label))
         else:
             skipped.append(notification)
-    charge = (
+    # No next charge, or none this soon, is known from the invoice in hand; else the rule decides.
+    soon = invoice.next_charge_at is not None and invoice.next_charge_at <= until
+    charge = soon and (
         Invoice.objects.filter(_planned_charges(until), partner_id=invoice.partner_id, pk=invoice.pk)
         .annotate(retrying=_retrying())
         .values_list("next_charge_at", "retrying")

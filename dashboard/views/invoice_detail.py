@@ -57,7 +57,8 @@ def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
         "attempts": attempts,
         "live_attempt": live,
         "payments": payments,
-        "refunds": payment_selectors.invoice_refunds(invoice=invoice),
+        # A refund is of a payment: without payments there is none to read.
+        "refunds": list(payment_selectors.invoice_refunds(invoice=invoice)) if payments else [],
         "charge_methods": methods,
         "charge_form": forms.get("charge_form")
         or (charge_form(request, invoice, methods) if methods else None),
@@ -71,7 +72,8 @@ def detail_context(request, invoice: Invoice, **forms) -> dict:
         "invoice": invoice,
         "lines": invoice.lines.all(),
         "events": selectors.invoice_events(invoice=invoice),
-        "credit_notes": invoice.credit_notes.order_by("created_at"),
+        # Every credit note adds its amount to amount_credited, which nothing lowers: none when it is 0.
+        "credit_notes": invoice.credit_notes.order_by("created_at") if invoice.amount_credited else [],
         "memo_form": forms.get("memo_form") or MemoForm(initial={"memo": invoice.memo}),
         "payment_form": forms.get("payment_form")
         or OfflinePaymentForm(
