@@ -48,6 +48,8 @@ from django.db import connection, transaction  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 from django_scopes import scope  # noqa: E402
 
+from api.models import ApiKeyScope  # noqa: E402
+from api.services import api_key_create  # noqa: E402
 from invoicing.models import Invoice, NumberKind  # noqa: E402
 from invoicing.numbering import number_peek, number_set_next  # noqa: E402
 from partners.models import Partner  # noqa: E402
@@ -97,7 +99,7 @@ class Server:
 HEALTHZ = Page("healthz", "/healthz", b'"status": "ok"')
 
 
-def pages(invoice: Invoice, pay_path: str, cookie: str) -> list[Page]:
+def pages(invoice: Invoice, pay_path: str, cookie: str, api_key: str) -> list[Page]:
     """Every page measured, in order. A new page (the API's, say) is one more line here."""
     signed_in = (f"Cookie: {cookie}",)
     search = urlencode({"q": "Customer 1234"})
@@ -109,6 +111,10 @@ def pages(invoice: Invoice, pay_path: str, cookie: str) -> list[Page]:
         Page("invoice_pdf", f"/invoices/{invoice.pk}/pdf/", b"%PDF", signed_in),
         Page("reports", "/reports/", b"Aging of USD", signed_in),
         Page("pay_page", pay_path, b"Pay $"),
+        # The invoice list through the API: the same selector, a page of 50 as JSON, with a key.
+        Page(
+            "api_invoices", "/api/v1/invoices", b'"object": "invoice"', (f"Authorization: Bearer {api_key}",)
+        ),
     ]
 
 
@@ -341,7 +347,13 @@ def main() -> int:
     invoice = bench_invoice(partner)
     pay_path = bench_pay_path(invoice)
     cookie = signed_in_cookie(partner, ["/", f"/invoices/{invoice.pk}/"])
-    page_list = pages(invoice, pay_path, cookie)
+    with scope(partner=partner):
+        _, api_key = api_key_create(
+            partner=partner, name="bench_http", scope=ApiKeyScope.READ, created_by=None
+        )
+    # The key's rate limit is still counted on every request (a Redis INCR), just never reached.
+    os.environ.setdefault("API_RATE_LIMIT", "1000000000/60")
+    page_list = pages(invoice, pay_path, cookie, api_key)
     if wanted := [name for name in os.environ.get("BENCH_HTTP_PAGES", "").split(",") if name]:
         unknown = set(wanted) - {page.name for page in page_list}
         if unknown:

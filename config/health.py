@@ -58,8 +58,9 @@ def healthz(request):
     The last worker heartbeat is reported but does not fail the check: the web can serve while the
     worker restarts, and the operator sees how long ago beat and worker last completed a round trip.
     """
-    failures = [failure for failure in (check_database(), check_redis()) if failure]
-    beat = last_heartbeat()
+    redis_down = check_redis()
+    failures = [failure for failure in (check_database(), redis_down) if failure]
+    beat = None if redis_down else last_heartbeat()  # a stalled Redis is waited for once, not twice
     body = {
         "status": "ok" if not failures else "unavailable",
         "down": failures,

@@ -1,4 +1,7 @@
-"""Content-Security-Policy for every response: no inline script or style, nothing from other origins."""
+"""Content-Security-Policy for every response (no inline script or style, nothing from other origins), and
+NUL characters refused before they reach a view."""
+
+from django.shortcuts import render
 
 CSP = "; ".join(
     [
@@ -32,3 +35,39 @@ class ContentSecurityPolicyMiddleware:
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(self)"
         )
         return response
+
+
+NUL_REFUSED = "The address or the form held a NUL character (%00), which no field here can contain."
+
+
+def _holds_nul(values) -> bool:
+    return any("\x00" in text for text in values)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path, the query string, a cookie or a form field is a 400, on every page.
+
+    PostgreSQL text cannot hold NUL, so one that reaches a query is a database error (a 500); nobody types
+    one, so it is refused here, once, instead of in each view. Form bodies are read in `process_view`, and
+    only for views that check CSRF (which reads the body anyway): webhooks parse their own bodies.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = [text for key, values in request.GET.lists() for text in (key, *values)]
+        if _holds_nul([request.path_info, *query, *request.COOKIES.keys(), *request.COOKIES.values()]):
+            return self.refuse(request)
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method != "POST" or getattr(view_func, "csrf_exempt", False):
+            return None
+        if _holds_nul(text for key, values in request.POST.lists() for text in (key, *values)):
+            return self.refuse(request)
+        return None
+
+    @staticmethod
+    def refuse(request):
+        return render(request, "400.html", {"reason": NUL_REFUSED}, status=400)

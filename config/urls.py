@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.urls import API_NAMESPACE, api_urls, developer_urls
 from config import health
 from dashboard.views.home import dashboard
 from dashboard.views.reports import activity_log
@@ -15,6 +16,8 @@ admin.site.login_form = AdminSignInForm  # the app's sign-in limit, on the admin
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls, namespace=API_NAMESPACE)),
+    path("settings/developers/", include(developer_urls)),
     path("dev/outbox/", include("reminders.outbox_urls")),
     path("", dashboard, name="dashboard"),
     path("customers/", include("dashboard.customer_urls")),

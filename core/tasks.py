@@ -13,25 +13,24 @@ from celery import shared_task
 from django.db import transaction
 from django_scopes import scope
 
+from core.outbox import pending_tasks_publish, task_publish
+
 logger = logging.getLogger(__name__)
 
 
 def enqueue(task, **kwargs) -> None:
     """Send `task` with keyword arguments once the current transaction commits.
 
-    The database is the source of truth and beat jobs sweep for due work, so a broker that is down or
-    stalled only delays the work: the failure is logged, never raised into the request that caused it.
+    A broker that is down or stalled only delays the work, never fails or hangs the request: the task
+    then waits in PostgreSQL and beat publishes it again (core.outbox).
     """
+    transaction.on_commit(lambda: task_publish(task=task, kwargs=kwargs))
 
-    def send() -> None:
-        try:
-            task.apply_async(kwargs=kwargs)
-        except Exception:
-            logger.exception(
-                "Could not enqueue %s(%s); the periodic sweep will pick it up", task.name, kwargs
-            )
 
-    transaction.on_commit(send)
+@shared_task(name="core.tasks.publish_pending_tasks")
+def publish_pending_tasks() -> int:
+    """Beat: publish the tasks that waited in PostgreSQL while the broker was unreachable."""
+    return pending_tasks_publish()
 
 
 def valid_ids(**ids) -> bool:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers import signals
 from customers.models import Customer
 from partners.models import Partner
 
@@ -33,6 +34,7 @@ def customer_create(*, partner: Partner, data: dict) -> Customer:
     customer = Customer(partner=partner)
     _apply(customer, data)
     _save(customer)
+    signals.customer_created.send(sender=Customer, customer=customer)
     return customer
 
 
@@ -40,6 +42,7 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     """Change the fields given in `data` and only those."""
     changed = _apply(customer, data)
     _save(customer, update_fields=[*changed, "updated_at"])
+    signals.customer_updated.send(sender=Customer, customer=customer, fields=changed)
     return customer
 
 
@@ -58,6 +61,7 @@ def _set_archived_at(customer: Customer, value: datetime | None) -> Customer:
         if locked.is_archived != (value is not None):
             locked.archived_at = value
             locked.save(update_fields=["archived_at", "updated_at"])
+            signals.customer_updated.send(sender=Customer, customer=locked, fields=["archived_at"])
     customer.archived_at, customer.updated_at = locked.archived_at, locked.updated_at
     return customer
 

@@ -11,7 +11,7 @@ Exactly once comes from three things together:
 3. RecurringRun is UNIQUE(schedule, period_date): should anything still try a period twice, the
    database refuses and the second transaction rolls back, invoice and number included.
 
-Charging follows after commit, through payments.collection (collection_start, run by finalize).
+Charging follows after commit, through payments.services (collection_start, run by finalize).
 """
 
 import datetime
@@ -28,6 +28,7 @@ from django_scopes import scope, scopes_disabled
 
 from core.formats import format_day
 from customers.models import Customer, PaymentMethod
+from invoicing import signals
 from invoicing.models import (
     OPTIONS_NEEDING_A_METHOD,
     EventKind,
@@ -176,6 +177,7 @@ def _issue_invoice(schedule: RecurringSchedule, *, period: datetime.date) -> Inv
         invoice=invoice,
         note=_no_method_note(schedule, invoice),
     )
+    signals.recurring_invoice_issued.send(sender=RecurringSchedule, invoice=invoice, schedule=schedule)
     return invoice
 
 

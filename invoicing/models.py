@@ -207,7 +207,7 @@ class Invoice(models.Model):
 
     # What it allows: the one definition. Services refuse with these words; pages offer only what
     # is allowed ({% if invoice.allows.void %}). Rules that need other rows stay with what reads them: a
-    # charge in flight (payments.collection.live_attempt_error), what a payment has left to refund
+    # charge in flight (payments.services.live_attempt_error), what a payment has left to refund
     # (Payment.refundable).
 
     def refusal(self, action: InvoiceAction) -> str:

@@ -217,6 +217,13 @@ def _decode(cursor: str, column: str) -> _Position | None:
     return _Position(backwards=direction == "prev", value=value, pk=pk)
 
 
+def invoice_cursor_valid(*, cursor: str, sort: str) -> bool:
+    """Whether `cursor` is one invoice_page made for this sort (the page itself shows the first page for
+    any other; an API client is told instead)."""
+    _, column, _ = SORTS.get(sort, SORTS["-created"])
+    return _decode(cursor, column) is not None
+
+
 def _beyond(column: str, position: _Position, descending: bool) -> Q:
     """The rows after `position` in list order: (column, id) past (value, pk). The first condition is
     implied by the other two; it is there so that PostgreSQL seeks the (partner, column, id) index

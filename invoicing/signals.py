@@ -19,3 +19,17 @@ invoice_settling = Signal()
 # An issued invoice was voided. kwargs: invoice, actor, credit_applied (the customer credit it had used,
 # which payments gives back).
 invoice_voided = Signal()
+
+# A new invoice exists (a draft, or one about to be issued). kwargs: invoice, actor.
+invoice_created = Signal()
+
+# Nothing is left due on an issued invoice: it is paid (by payments, customer credit or a credit note).
+# kwargs: invoice.
+invoice_paid = Signal()
+
+# An open invoice was written off (by a person, or automatically when charge retries ran out).
+# kwargs: invoice, actor.
+invoice_marked_uncollectible = Signal()
+
+# A recurring payment issued its period's invoice. kwargs: invoice, schedule.
+recurring_invoice_issued = Signal()

@@ -1,6 +1,6 @@
 """The payment jobs beat runs every minute: charging what is due (Charge on due date and retries) and
 the janitor that resolves attempts whose outcome is unknown. They follow the rules in
-payments.collection; these functions only find the work and hand it over in batches."""
+payments.services; these functions only find the work and hand it over in batches."""
 
 import datetime
 import logging
@@ -20,16 +20,6 @@ from invoicing.services import (
     invoice_stop_collection,
     invoices_unschedule_charge,
 )
-from payments.collection import (
-    Outcome,
-    attempt_build,
-    attempt_call,
-    attempt_event_fields,
-    attempt_execute,
-    attempt_record,
-    attempts_record,
-    methods_to_charge,
-)
 from payments.gateways import get_gateway
 from payments.gateways.base import GatewayError
 from payments.models import (
@@ -38,6 +28,16 @@ from payments.models import (
     AttemptStatus,
     AttemptTrigger,
     PaymentAttempt,
+)
+from payments.services import (
+    Outcome,
+    attempt_build,
+    attempt_call,
+    attempt_event_fields,
+    attempt_execute,
+    attempt_record,
+    attempts_record,
+    methods_to_charge,
 )
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
-from payments.collection import collection_start, credit_restore, live_attempt_error
+from payments.services import collection_start, credit_restore, live_attempt_error
 
 
 def start_collection(sender, *, invoice, actor, **kwargs) -> None:

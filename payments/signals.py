@@ -29,6 +29,9 @@ pay_link_requested = Signal()
 # if the address is a customer's.
 portal_sign_in_requested = Signal()
 
+# A refund went through (the gateway, or money returned by hand). kwargs: refund, invoice.
+refund_succeeded = Signal()
+
 _batch: ContextVar[list | None] = ContextVar("payments_received_batch", default=None)
 
 

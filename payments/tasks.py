@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
 from core.tasks import partner_task
-from payments import collection, jobs, services
+from payments import jobs, services
 from payments.gateways import get_gateway
 from payments.gateways.base import WebhookInvalid
 
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 @partner_task
 def execute_attempt(*, partner_id: int, attempt_id: int) -> str:
     try:
-        return collection.attempt_execute(attempt_id=attempt_id).status
+        return services.attempt_execute(attempt_id=attempt_id).status
     except ObjectDoesNotExist:
         logger.error("execute_attempt rejected: no payment attempt %s at partner %s", attempt_id, partner_id)
         return "rejected"

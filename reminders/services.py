@@ -27,7 +27,7 @@ from invoicing.pdf import invoice_pdf_get
 from invoicing.services import invoice_event
 from partners.models import Partner, User
 from payments.portal.services import pay_link_issue
-from reminders import emails
+from reminders import emails, signals
 from reminders.models import (
     EmailStatus,
     Notification,
@@ -274,6 +274,8 @@ def _record_accepted(email: OutboundEmail, message: EmailMultiAlternatives) -> N
         _notification_done(email, sent=bool(accepted))
         if email.invoice_id and accepted and email.kind not in PARTNER_KINDS:
             _timeline_sent(email, accepted)
+            if email.kind == NotificationKind.INVOICE:
+                signals.invoice_sent.send(sender=OutboundEmail, invoice=email.invoice, email=email)
         elif email.invoice_id and not accepted:
             _timeline(email, f"Not sent: {email.last_error}")
         if refused:

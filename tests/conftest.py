@@ -4,6 +4,7 @@ from django.db import connections
 from django.test import Client
 from django_scopes import scopes_disabled
 
+from core.redis import reset_breakers
 from partners.models import Role
 from tests.factories import MembershipFactory, PartnerFactory, UserFactory
 
@@ -32,7 +33,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate limits and heartbeats live in Redis; every test starts from an empty cache."""
+    """Rate limits and heartbeats live in Redis; every test starts from an empty cache, with Redis asked
+    again even if the test before made it look unreachable (core.redis)."""
+    reset_breakers()
     cache.clear()
 
 

@@ -1,13 +1,17 @@
 import signal
 import socket
 import threading
+import time
 
 import pytest
 from celery import shared_task
 from django_scopes import scopes_disabled
+from kombu.exceptions import OperationalError
 
 from config.celery import app
-from core.tasks import enqueue, partner_task
+from core.models import PendingTask
+from core.redis import reset_breakers
+from core.tasks import enqueue, partner_task, publish_pending_tasks
 from customers.models import Customer
 from tests.factories import CustomerFactory
 
@@ -55,13 +59,12 @@ def stalled_redis():
     server.close()
 
 
-def test_a_stalled_broker_is_logged_and_does_not_hang_the_caller(
+def test_a_stalled_broker_keeps_the_task_in_postgresql_without_hanging_the_caller(
     stalled_redis, caplog, settings, django_capture_on_commit_callbacks
 ):
-    """The publish gives up after the socket timeouts instead of hanging the web request."""
-    with django_capture_on_commit_callbacks() as callbacks:
-        enqueue(record, value=1)
-    (send,) = callbacks
+    """The publish gives up after one socket timeout; the task waits in PostgreSQL, later ones do not wait
+    for the broker at all, and beat publishes them all once it answers (core.outbox)."""
+    calls.clear()
     app.conf.update(task_always_eager=False, broker_url=stalled_redis)
     reset_connection_pools()
 
@@ -71,14 +74,51 @@ def test_a_stalled_broker_is_logged_and_does_not_hang_the_caller(
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(30)  # a bound for the failure case only; the figure itself is a socket timeout setting
     try:
-        with caplog.at_level("ERROR"):
-            send()
-        assert "Could not enqueue tests.record" in caplog.text
+        with caplog.at_level("WARNING"), django_capture_on_commit_callbacks(execute=True):
+            started = time.monotonic()
+            enqueue(record, value=1)
+        assert time.monotonic() - started < settings.REDIS_SOCKET_TIMEOUT + 1
+        with django_capture_on_commit_callbacks(execute=True):
+            started = time.monotonic()
+            enqueue(record, value=2)
+        assert time.monotonic() - started < 0.2  # the breaker is open: no second wait
+        assert "kept in PostgreSQL" in caplog.text
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         app.conf.update(task_always_eager=True, broker_url=settings.CELERY_BROKER_URL)
         reset_connection_pools()
+    assert [(task.name, task.kwargs) for task in PendingTask.objects.all()] == [
+        ("tests.record", {"value": 1}),
+        ("tests.record", {"value": 2}),
+    ]
+    assert calls == []
+    assert publish_pending_tasks() == 2
+    assert calls == [1, 2]
+    assert not PendingTask.objects.exists()
+
+
+def test_a_task_the_broker_refuses_stays_pending_and_the_rest_wait_behind_it(monkeypatch):
+    PendingTask.objects.create(name="tests.record", kwargs={"value": 3})
+    PendingTask.objects.create(name="tests.record", kwargs={"value": 4})
+    PendingTask.objects.create(name="tests.renamed_since", kwargs={})
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(record, "apply_async", refuse)
+    assert publish_pending_tasks() == 0
+    first = PendingTask.objects.first()
+    assert (first.attempts, first.last_error) == (
+        1,
+        "OperationalError: Error 111 connecting to 127.0.0.1:6379. Connection refused.",
+    )
+    monkeypatch.undo()
+    reset_breakers()
+    calls.clear()
+    assert publish_pending_tasks() == 2
+    assert calls == [3, 4]
+    assert list(PendingTask.objects.values_list("name", flat=True)) == ["tests.renamed_since"]
 
 
 def reset_connection_pools():

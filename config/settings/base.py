@@ -33,19 +33,22 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "anymail",
-    "core",  # no models: its template filters ({% load formats %})
+    "core",  # its template filters ({% load formats %}) and the tasks waiting for the broker (PendingTask)
     "partners",
     "customers",
     "invoicing",
     "payments",
     "payments.gateways.sandbox",
     "reminders",
+    "ninja",  # its static files: the API reference page, served by the app
+    "api",
     "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,13 +91,16 @@ DATABASES["sandbox"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False}
 DATABASE_ROUTERS = ["config.routers.SandboxGatewayRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis: cache (rate limits, heartbeat) and Celery broker. Short socket timeouts so that a stalled
-# Redis costs a request a few seconds at most instead of hanging it.
+# Redis: cache (sessions' fast copy, rate limits, heartbeat) and Celery broker, never the source of
+# truth. A stalled Redis costs a request one socket timeout at most: after a failure, the cache and
+# the task publisher skip Redis for REDIS_RETRY_SECONDS (core.redis), the cache answering as an empty
+# one (core.cache) and tasks waiting in PostgreSQL (core.outbox). docs/operations.md, "Redis outages".
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5.0)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "invoicing",
         "OPTIONS": {
@@ -115,6 +121,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Every task is safe to run twice, so a worker that dies mid-task hands it back instead of losing it.
 CELERY_TASK_ACKS_LATE = True
+# Nobody reads task results; storing none also spares every publish a subscription to Redis for one.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT
@@ -126,13 +134,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT
-# One quick retry when publishing; beyond that `config.celery.enqueue` logs and the beat sweep recovers.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.5,
-    "interval_max": 0.5,
-}
+# No retry when publishing: a task that cannot be published waits in PostgreSQL (core.outbox), and
+# beat publishes it again once Redis answers, instead of the request waiting for Redis.
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic jobs live here, in code. Each scans the database for due work, so missing a tick is harmless.
 CELERY_BEAT_SCHEDULE = {
@@ -142,6 +146,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-notifications": {"task": "reminders.tasks.send_due_notifications", "schedule": 60.0},
     "issue-recurring-invoices": {"task": "invoicing.tasks.issue_recurring", "schedule": 60.0},
     "sandbox-gateway-clock": {"task": "payments.tasks.sandbox_clock", "schedule": 15.0},
+    "deliver-due-webhooks": {"task": "api.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "announce-overdue-invoices": {"task": "api.tasks.announce_overdue_invoices", "schedule": 3600.0},
+    "forget-idempotent-requests": {"task": "api.tasks.forget_idempotent_requests", "schedule": 3600.0},
+    "publish-pending-tasks": {"task": "core.tasks.publish_pending_tasks", "schedule": 30.0},
 }
 
 # Auth -----------------------------------------------------------------------------------------------
@@ -149,8 +157,9 @@ AUTH_USER_MODEL = "partners.User"
 # ModelBackend that loads the user's memberships with the user, in one query (partners/backends.py).
 AUTHENTICATION_BACKENDS = ["partners.backends.MembershipBackend"]
 # Sessions are read from Redis and written through to PostgreSQL, which stays the source of truth: a
-# Redis flush or restart signs nobody out, and a Redis outage falls back to the database (config.sessions).
-SESSION_ENGINE = "config.sessions"
+# Redis flush or restart signs nobody out, and while Redis is unreachable the cache (core.cache) answers
+# as an empty one, so sessions are read from and written to the database alone.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -197,6 +206,19 @@ PAYMENT_ATTEMPT_STALE_SECONDS = env.int("PAYMENT_ATTEMPT_STALE_SECONDS", default
 # Charges the due-date job claims per transaction, and how many gateway calls it makes at once.
 PAYMENT_CHARGE_BATCH = env.int("PAYMENT_CHARGE_BATCH", default=50)
 PAYMENT_CHARGE_CONCURRENCY = env.int("PAYMENT_CHARGE_CONCURRENCY", default=8)
+
+# API and webhooks (api/, docs/api.md) ----------------------------------------------------------------
+# Requests per key per window ("600/60": 600 a minute); over it the API answers 429 with Retry-After.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/60")
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# Keys made against the sandbox gateway say so: inv_test_...; against a real processor, inv_live_...
+_SANDBOX = PAYMENT_GATEWAY.startswith("payments.gateways.sandbox")
+API_KEY_PREFIX = env("API_KEY_PREFIX", default="inv_test_" if _SANDBOX else "inv_live_")
+# Webhook targets must be https (except in development) and never resolve to a private, loopback or
+# link-local address; the second may only be lifted for tests and local development.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # Email ----------------------------------------------------------------------------------------------
 # EMAIL_ESP picks the provider: any django-anymail ESP ("postmark", "sendgrid", "mailgun",

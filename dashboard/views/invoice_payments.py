@@ -1,6 +1,6 @@
 """Money on the invoice page: charging a saved method, refunding a payment, and the status line of a
-charge in progress. The rules (amount due, live attempts, idempotency) live in payments.collection and
-payments.services; these views parse, call and render."""
+charge in progress. The rules (amount due, live attempts, idempotency) live in payments.services;
+these views parse, call and render."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,10 +15,9 @@ from dashboard.views.invoice_detail import charge_form, refund_form, render_deta
 from invoicing import selectors
 from partners.permissions import partner_view
 from payments import selectors as payment_selectors
-from payments.collection import charge_invoice
 from payments.models import AttemptTrigger, RefundStatus
 from payments.portal.services import pay_link_reissue
-from payments.services import refund_create
+from payments.services import charge_invoice, refund_create
 
 
 def _already_submitted(request, invoice):

@@ -11,8 +11,8 @@ from django_scopes import scopes_disabled
 from customers.models import PaymentMethod
 from invoicing.models import Invoice, InvoiceAction, InvoiceStatus
 from partners.tokens import token_hash
-from payments.collection import method_to_charge
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
+from payments.services import method_to_charge
 
 MAX_TOKEN_LENGTH = 200
 

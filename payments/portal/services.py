@@ -21,11 +21,10 @@ from invoicing.services import invoice_event, invoice_lock
 from partners.models import User
 from partners.tokens import token_hash, token_new
 from payments import signals
-from payments.collection import charge_invoice
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
 from payments.portal.selectors import LinkState, ResolvedLink, customer_attempt, invoices_for_lookup
-from payments.services import customer_set_autopay, payment_method_add, payment_method_remove
+from payments.services import charge_invoice, customer_set_autopay, payment_method_add, payment_method_remove
 
 VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
 

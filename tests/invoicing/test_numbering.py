@@ -9,6 +9,7 @@ from django_scopes import scope, scopes_disabled
 from invoicing import services
 from invoicing.models import Invoice, NumberKind
 from invoicing.numbering import number_set_next
+from invoicing.services import lifecycle
 from tests.factories import PartnerFactory
 from tests.factories.invoicing import customer_for, make_invoice
 
@@ -52,7 +53,7 @@ def test_a_failed_finalization_leaves_no_gap(monkeypatch):
         raise RuntimeError("the disk is full")
 
     with scope(partner=partner):
-        monkeypatch.setattr(services, "_party_snapshot", broken_snapshot)
+        monkeypatch.setattr(lifecycle, "_party_snapshot", broken_snapshot)
         with pytest.raises(RuntimeError):
             services.invoice_finalize(invoice=first, actor=None)
         monkeypatch.undo()

@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from invoicing.models import EventKind, Invoice, InvoiceStatus, PaymentOption
-from payments import collection, jobs
+from payments import jobs, services
 from payments.gateways import get_gateway
 from payments.gateways.sandbox.models import SandboxCharge
 from payments.models import AttemptStatus, AttemptTrigger, Payment, PaymentAttempt
+from payments.services import attempts
 from payments.tasks import execute_attempt
 from reminders.models import Notification, NotificationKind
 from tests.factories.invoicing import customer_for, make_invoice
@@ -179,11 +180,9 @@ def test_at_most_one_live_attempt_per_invoice(partner, customer):
     invoice = make_invoice(partner, customer=customer)
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        live = collection.attempt_start(
-            invoice=locked, method=card, trigger=AttemptTrigger.MANUAL, actor=None
-        )
+        live = services.attempt_start(invoice=locked, method=card, trigger=AttemptTrigger.MANUAL, actor=None)
     with pytest.raises(ValidationError, match="already in progress"):
-        collection.charge_invoice(invoice=invoice, method=card, trigger=AttemptTrigger.MANUAL, actor=None)
+        services.charge_invoice(invoice=invoice, method=card, trigger=AttemptTrigger.MANUAL, actor=None)
     # The database enforces it even for code that skips the check.
     with pytest.raises(IntegrityError), transaction.atomic():
         PaymentAttempt.objects.create(
@@ -205,7 +204,7 @@ def test_a_paid_invoice_is_never_charged(partner, customer):
     invoice = make_invoice(partner, customer=customer, payment_option=PaymentOption.CHARGE_NOW)
     assert refreshed(invoice).status == InvoiceStatus.PAID
     with pytest.raises(ValidationError, match="paid"):
-        collection.charge_invoice(invoice=invoice, method=card, trigger=AttemptTrigger.MANUAL, actor=None)
+        services.charge_invoice(invoice=invoice, method=card, trigger=AttemptTrigger.MANUAL, actor=None)
     assert invoice.attempts.count() == 1
 
 
@@ -213,7 +212,7 @@ def test_a_charge_over_the_amount_due_is_refused(partner, customer):
     card = card_for(customer)
     invoice = make_invoice(partner, customer=customer)
     with pytest.raises(ValidationError) as error:
-        collection.charge_invoice(
+        services.charge_invoice(
             invoice=invoice, method=card, trigger=AttemptTrigger.MANUAL, actor=None, amount=10_001
         )
     assert "more than the $100.00 still due" in error.value.message_dict["amount"][0]
@@ -223,7 +222,7 @@ def test_a_charge_over_the_amount_due_is_refused(partner, customer):
 def test_a_partial_charge_leaves_the_rest_due(partner, customer):
     card = card_for(customer)
     invoice = make_invoice(partner, customer=customer)
-    collection.charge_invoice(
+    services.charge_invoice(
         invoice=invoice, method=card, trigger=AttemptTrigger.MANUAL, actor=None, amount=2_500
     )
     invoice = refreshed(invoice)
@@ -240,9 +239,9 @@ def test_the_same_idempotency_key_charges_once(partner, customer):
         "actor": None,
         "amount": 1_000,
     }
-    collection.charge_invoice(**kwargs, idempotency_key="form-abc")
+    services.charge_invoice(**kwargs, idempotency_key="form-abc")
     with pytest.raises(ValidationError, match="already submitted"):
-        collection.charge_invoice(**kwargs, idempotency_key="form-abc")
+        services.charge_invoice(**kwargs, idempotency_key="form-abc")
     assert ledger(token=card.gateway_token).count() == 1
     assert refreshed(invoice).amount_paid == 1_000
 
@@ -270,7 +269,7 @@ def _committed_attempt(invoice, method) -> PaymentAttempt:
     """What a worker that died right after committing the attempt leaves behind."""
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        return collection.attempt_start(
+        return services.attempt_start(
             invoice=locked, method=method, trigger=AttemptTrigger.MANUAL, actor=None
         )
 
@@ -338,13 +337,13 @@ def test_an_overpayment_becomes_credit_that_settles_the_next_invoice(partner, cu
         actor=owner,
     )
     assert refreshed(first).status == InvoiceStatus.PAID
-    assert collection.credit_balance(customer=customer, currency="USD") == 5_000
+    assert services.credit_balance(customer=customer, currency="USD") == 5_000
 
     card_for(customer)
     second = refreshed(make_invoice(partner, customer=customer, payment_option=PaymentOption.CHARGE_NOW))
     assert (second.credit_applied, second.amount_paid, second.status) == (5_000, 5_000, InvoiceStatus.PAID)
     assert second.attempts.get().amount == 5_000  # only the rest was charged
-    assert collection.credit_balance(customer=customer, currency="USD") == 0
+    assert services.credit_balance(customer=customer, currency="USD") == 0
 
     third = make_invoice(partner, customer=customer, currency="EUR")
     assert refreshed(third).credit_applied == 0  # credit is per currency
@@ -367,7 +366,7 @@ def test_voiding_an_invoice_gives_its_credit_back(partner, customer, owner):
     assert second.credit_applied == 3_000
     assert second.amount_due == 7_000
     invoice_void(invoice=second, actor=owner)
-    assert collection.credit_balance(customer=customer, currency="USD") == 3_000
+    assert services.credit_balance(customer=customer, currency="USD") == 3_000
 
 
 def test_an_invoice_with_a_payment_in_flight_cannot_be_voided(partner, customer, owner):
@@ -388,7 +387,7 @@ def test_a_due_invoice_being_charged_by_hand_is_looked_at_again_an_hour_later(pa
     assert jobs.charge_due_invoices(now=due) == 0
     assert refreshed(invoice).next_charge_at == due + datetime.timedelta(hours=1)
 
-    collection.attempt_record_refusal(attempt_id=manual.pk, message="Declined by hand-made test")
+    services.attempt_record_refusal(attempt_id=manual.pk, message="Declined by hand-made test")
     assert jobs.charge_due_invoices(now=due + datetime.timedelta(hours=1)) == 1
     assert refreshed(invoice).status == InvoiceStatus.PAID
 
@@ -452,14 +451,14 @@ def test_one_batch_records_every_kind_of_outcome_as_single_charges_would(partner
 def test_when_recording_a_batch_fails_the_others_are_recorded_one_by_one(partner, monkeypatch, caplog):
     invoices = _due_on_each(partner, [GOOD_CARD, GOOD_CARD, GOOD_CARD])
     broken = invoices[1]
-    real_apply = collection._apply_charge
+    real_apply = attempts._apply_charge
 
     def apply_charge(invoice, attempt, charge):
         if invoice.pk == broken.pk:
             raise RuntimeError("a bug while recording this one")
         real_apply(invoice, attempt, charge)
 
-    monkeypatch.setattr(collection, "_apply_charge", apply_charge)
+    monkeypatch.setattr(attempts, "_apply_charge", apply_charge)
     assert jobs.charge_due_invoices() == 3
 
     assert "recording them one by one" in caplog.text
@@ -468,7 +467,7 @@ def test_when_recording_a_batch_fails_the_others_are_recorded_one_by_one(partner
     stuck = broken.attempts.get()
     assert stuck.status == AttemptStatus.PENDING  # charged at the gateway, not yet recorded
 
-    monkeypatch.setattr(collection, "_apply_charge", real_apply)
+    monkeypatch.setattr(attempts, "_apply_charge", real_apply)
     assert jobs.attempts_resolve_stale(now=timezone.now() + datetime.timedelta(hours=1)) == 1
     assert refreshed(broken).status == InvoiceStatus.PAID
     assert ledger(idempotency_key=stuck.idempotency_key).count() == 1  # found by its key, not charged again

@@ -12,11 +12,10 @@ from django_scopes import scope, scopes_disabled
 
 from customers.models import Customer, PaymentMethod
 from invoicing.models import InvoiceStatus
-from payments.collection import charge_invoice
 from payments.gateways import get_gateway
 from payments.gateways.sandbox.models import SandboxCharge
 from payments.models import AttemptTrigger, PaymentAttempt
-from payments.services import webhook_receive
+from payments.services import charge_invoice, webhook_receive
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import DECLINED_CARD, GOOD_ACCOUNT, GOOD_CARD, card_for
 from tests.payments.test_pay_page import LINES, hidden, page_url, refreshed, token_of

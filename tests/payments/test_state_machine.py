@@ -1,6 +1,6 @@
 """Issue 4: a hypothesis state machine over one partner's invoices, attempts, refunds and customer credit.
 
-Each step drives only the real services (payments.collection, payments.services, invoicing.services) and
+Each step drives only the real services (payments.services, invoicing.services) and
 the sandbox gateway: cards that succeed, soft-decline, hard-decline or time out after charging, a bank
 account that goes "processing" and settles through a signed webhook (delivered late, twice and out of
 order), offline payments (partial and over what is due), refunds with and without a credit note, credit
@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 from customers.models import PaymentMethod
 from invoicing.models import ISSUED_STATUSES, EventKind, Invoice, InvoiceEvent, InvoiceStatus, PaymentOption
 from invoicing.services import InvoiceInput, LineInput, invoice_create, invoice_lock, invoice_void
-from payments import collection, jobs, services
+from payments import jobs, services
 from payments.gateways import get_gateway
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.gateways.sandbox.models import SandboxCharge, SandboxRefund
@@ -132,7 +132,7 @@ class PaymentsMachine(RuleBasedStateMachine):
         return PaymentAttempt.objects.filter(partner_id=self.partner.pk)
 
     def _credit(self, currency: str) -> int:
-        return collection.credit_balance(customer=self.customer, currency=currency)
+        return services.credit_balance(customer=self.customer, currency=currency)
 
     def _check_outcome(self, attempt: PaymentAttempt) -> None:
         attempt.refresh_from_db()
@@ -152,7 +152,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     def _start(self, invoice: Invoice, method: PaymentMethod, amount: int | None = None) -> PaymentAttempt:
         """Commit an attempt the way every caller does: under the invoice's lock, in a transaction."""
         with transaction.atomic():
-            return collection.attempt_start(
+            return services.attempt_start(
                 invoice=invoice_lock(invoice),
                 method=method,
                 trigger=AttemptTrigger.MANUAL,
@@ -270,12 +270,12 @@ class PaymentsMachine(RuleBasedStateMachine):
             with pytest.raises(ValidationError):
                 self._start(invoice, method, amount)
             with pytest.raises(ValidationError):
-                collection.charge_invoice(
+                services.charge_invoice(
                     invoice=invoice, method=method, trigger=AttemptTrigger.MANUAL, actor=None, amount=amount
                 )
             return
         if how == "charge_invoice":  # hands it to the (eager) Celery task on commit
-            attempt = collection.charge_invoice(
+            attempt = services.charge_invoice(
                 invoice=invoice, method=method, trigger=AttemptTrigger.MANUAL, actor=None, amount=amount
             )
         else:
@@ -286,7 +286,7 @@ class PaymentsMachine(RuleBasedStateMachine):
             assert ledger().count() == charges_before
             if how == "crash":
                 return
-            collection.attempt_execute(attempt_id=attempt.pk)
+            services.attempt_execute(attempt_id=attempt.pk)
         self._check_outcome(attempt)
         if attempt.status == AttemptStatus.SUCCEEDED:
             after = Invoice.objects.get(pk=invoice.pk)

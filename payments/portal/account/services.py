@@ -21,9 +21,9 @@ from invoicing.models import Invoice
 from partners.models import Partner
 from partners.tokens import token_hash, token_new
 from payments import signals
-from payments.collection import charge_invoice
 from payments.models import AttemptTrigger, PaymentAttempt, PortalSignInLink
 from payments.portal.account import selectors
+from payments.services import charge_invoice
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,86 @@
+"""Every write about payments.
+
+    applying   customer credit, and money received applied to invoices
+    charging   starting charges of saved methods, exactly once (the rules are in its docstring)
+    attempts   executing attempts and recording what the gateway said
+    methods    saved payment methods and Auto-Pay
+    offline    money received outside the gateway
+    refunds    refunds, each with its own key
+    webhooks   gateway webhooks
+
+Callers import from `payments.services`; the modules are how the code is read, not an API.
+"""
+
+from payments.services.applying import (
+    credit_apply,
+    credit_balance,
+    credit_restore,
+    receive_money,
+)
+from payments.services.attempts import (
+    Outcome,
+    attempt_call,
+    attempt_execute,
+    attempt_record,
+    attempt_record_refusal,
+    attempt_send,
+    attempts_record,
+)
+from payments.services.charging import (
+    attempt_build,
+    attempt_event_fields,
+    attempt_start,
+    charge_invoice,
+    collection_start,
+    live_attempt_error,
+    method_to_charge,
+    methods_to_charge,
+)
+from payments.services.methods import (
+    customer_set_autopay,
+    payment_method_add,
+    payment_method_remove,
+    payment_method_set_default,
+)
+from payments.services.offline import (
+    payment_record_offline,
+)
+from payments.services.refunds import (
+    refund_create,
+    refund_execute,
+    refunds_resolve_stale,
+)
+from payments.services.webhooks import (
+    webhook_receive,
+)
+
+__all__ = [
+    "Outcome",
+    "attempt_build",
+    "attempt_call",
+    "attempt_event_fields",
+    "attempt_execute",
+    "attempt_record",
+    "attempt_record_refusal",
+    "attempt_send",
+    "attempt_start",
+    "attempts_record",
+    "charge_invoice",
+    "collection_start",
+    "credit_apply",
+    "credit_balance",
+    "credit_restore",
+    "customer_set_autopay",
+    "live_attempt_error",
+    "method_to_charge",
+    "methods_to_charge",
+    "payment_method_add",
+    "payment_method_remove",
+    "payment_method_set_default",
+    "payment_record_offline",
+    "receive_money",
+    "refund_create",
+    "refund_execute",
+    "refunds_resolve_stale",
+    "webhook_receive",
+]
