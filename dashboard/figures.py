@@ -10,12 +10,12 @@ in the cache (Redis, shared by every worker) and read again only when:
 - the partner's day has turned (overdue and "due soon" count from today);
 - FIGURES_SECONDS have passed, for changes no signal reports (a bulk update, a fix made in SQL).
 
-The pages say when their figures were added up ("as of"). When the cache fails the figures are
-computed as before: slower, never wrong.
+The pages say when their figures were added up ("as of"). While Redis is unreachable the cache answers
+as an empty one (core.cache) and the figures are computed as before: slower, never wrong. Should a
+change's version fail to reach Redis, FIGURES_SECONDS bounds how long the old figures show.
 """
 
 import datetime
-import logging
 import secrets
 from collections.abc import Callable
 from typing import TypeVar
@@ -28,7 +28,6 @@ from partners.models import Partner
 
 FIGURES_SECONDS = 300
 AT_MOST = datetime.timedelta(seconds=FIGURES_SECONDS)
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -36,8 +35,9 @@ def _version_key(partner_id: int) -> str:
     return f"figures-version:{partner_id}"
 
 
-def _version(partner_id: int) -> str:
-    """The partner's figures version: a random token, made anew by every change."""
+def _version(partner_id: int) -> str | None:
+    """The partner's figures version: a random token, made anew by every change (None while the cache
+    is unreachable)."""
     key = _version_key(partner_id)
     version = cache.get(key)
     if version is None:  # never set, or evicted: a new token, so that nothing cached before is read
@@ -48,23 +48,17 @@ def _version(partner_id: int) -> str:
 
 def cached(partner: Partner, name: str, compute: Callable[[], T]) -> tuple[T, datetime.datetime]:
     """`compute()`'s result, from the cache when it is still good (see the module's docstring); and
-    when it was computed."""
-    today = partner.today()
-    try:
-        key = f"figures:{partner.pk}:{_version(partner.pk)}:{name}"
-        found = cache.get(key)
-    except Exception:  # any cache failure: compute, as without a cache
-        logger.warning("Could not read cached figures; computing them", exc_info=True)
-        return compute(), timezone.now()
-    now = timezone.now()
+    when it was computed. An unreachable cache (core.cache answers as an empty one) means computing."""
+    today, now = partner.today(), timezone.now()
+    version = _version(partner.pk)
+    key = f"figures:{partner.pk}:{version}:{name}"
+    found = cache.get(key) if version is not None else None
     if found is not None and found[0] == today and now - found[2] < AT_MOST:
         return found[1], found[2]
-    value, computed_at = compute(), now
-    try:
-        cache.set(key, (today, value, computed_at), FIGURES_SECONDS)
-    except Exception:
-        logger.warning("Could not cache figures", exc_info=True)
-    return value, computed_at
+    value = compute()
+    if version is not None:
+        cache.set(key, (today, value, now), FIGURES_SECONDS)
+    return value, now
 
 
 def figures_changed(partner_id: int) -> None:
@@ -72,10 +66,7 @@ def figures_changed(partner_id: int) -> None:
     page computing meanwhile still saw the data before the change, and may have cached it)."""
 
     def forget() -> None:
-        try:
-            cache.set(_version_key(partner_id), secrets.token_hex(8), timeout=None)
-        except Exception:
-            logger.warning("Could not forget cached figures; they expire by themselves", exc_info=True)
+        cache.set(_version_key(partner_id), secrets.token_hex(8), timeout=None)
 
     forget()
     transaction.on_commit(forget)
