@@ -13,9 +13,11 @@ class DashboardConfig(AppConfig):
         from dashboard.figures import on_saved_or_deleted
         from invoicing.models import Invoice
         from payments.models import Payment
+        from reminders.models import OutboundEmail, SuppressedAddress
 
-        # The cached dashboard and reports figures add up invoices and payments (dashboard.figures).
-        for model in (Invoice, Payment):
+        # What the cached dashboard and reports figures count (dashboard.figures): invoices, payments,
+        # and the bounced emails and paused addresses.
+        for model in (Invoice, Payment, OutboundEmail, SuppressedAddress):
             post_save.connect(on_saved_or_deleted, sender=model, dispatch_uid=f"figures-{model.__name__}")
             post_delete.connect(
                 on_saved_or_deleted, sender=model, dispatch_uid=f"figures-del-{model.__name__}"

@@ -4,9 +4,9 @@ Adding up a partner's open invoices is one index-only pass over all of them: abo
 for 60,000 open invoices, on every view of two pages that people reload often. The figures are kept
 in the cache (Redis, shared by every worker) and read again only when:
 
-- an invoice or a payment of the partner was saved or deleted (`figures_changed`, connected in
-  DashboardConfig.ready): the partner's figures version changes, so every cached figure of theirs is
-  missed from then on, right away and again once the change commits;
+- an invoice, a payment, an email or a paused address of the partner was saved or deleted
+  (`figures_changed`, connected in DashboardConfig.ready): the partner's figures version changes, so
+  every cached figure of theirs is missed from then on, right away and again once the change commits;
 - the partner's day has turned (overdue and "due soon" count from today);
 - FIGURES_SECONDS have passed, for changes no signal reports (a bulk update, a fix made in SQL).
 
@@ -73,5 +73,5 @@ def figures_changed(partner_id: int) -> None:
 
 
 def on_saved_or_deleted(sender, instance, **kwargs) -> None:
-    """post_save / post_delete receiver for Invoice and Payment."""
+    """post_save / post_delete receiver for Invoice, Payment, OutboundEmail and SuppressedAddress."""
     figures_changed(instance.partner_id)

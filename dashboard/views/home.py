@@ -14,8 +14,10 @@ RECENT_ACTIVITY = 10
 @partner_view()
 def dashboard(request):
     partner = request.partner
-    summaries, as_of = figures.cached(
-        partner, "dashboard", lambda: reports.dashboard_summary(partner=partner)
+    (summaries, bounces), as_of = figures.cached(
+        partner,
+        "dashboard",
+        lambda: (reports.dashboard_summary(partner=partner), reports.bounces(partner=partner)),
     )
     context = {
         "summaries": summaries,
@@ -24,7 +26,7 @@ def dashboard(request):
         "recent": activity.activity_page(
             partner=partner, filters=activity.ActivityFilters(), limit=RECENT_ACTIVITY
         ).rows,
-        "bounces": reports.bounces(partner=partner),
+        "bounces": bounces,
         "due_soon_days": reports.DUE_SOON_DAYS,
         "paid_days": reports.PAID_RECENTLY_DAYS,
     }

@@ -9,8 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_scopes import scope
 
 from dashboard import figures
+from reminders.models import EmailStatus, NotificationKind, OutboundEmail
 from tests.factories.invoicing import make_invoice
 from tests.invoicing.test_reports import _pay as pay
 
@@ -48,6 +50,18 @@ def test_a_new_invoice_and_a_payment_show_at_once(owner_client, partner):
     body = owner_client.get(reverse("dashboard")).content.decode()
     assert "1 open invoice<" in body
     assert "1 invoice paid" in body
+
+
+def test_a_bounce_shows_at_once(owner_client, partner):
+    invoice = make_invoice(partner)
+    assert "<strong>1</strong> email bounced" not in owner_client.get(reverse("dashboard")).content.decode()
+    with scope(partner=partner):
+        email = OutboundEmail.objects.create(
+            partner=partner, invoice=invoice, kind=NotificationKind.INVOICE, to=["x@example.com"]
+        )
+        email.status = EmailStatus.BOUNCED
+        email.save(update_fields=["status"])
+    assert "<strong>1</strong> email bounced" in owner_client.get(reverse("dashboard")).content.decode()
 
 
 def test_another_partners_change_keeps_the_figures(owner_client, partner, other_partner):
