@@ -8,7 +8,7 @@ from ninja import NinjaAPI, Swagger
 from api import problems
 from api.auth import ApiKeyAuth
 from api.problems import PROBLEM_TYPE
-from api.routes import customers, invoices, payments, webhooks
+from api.routes import customers, invoices, payments, recurring, webhooks
 from api.schemas import Problem as ProblemSchema
 
 # The reference page draws with inline styles; it is public and holds no partner data.
@@ -49,7 +49,9 @@ class InvoicingApi(NinjaAPI):
 api = InvoicingApi(
     title="Invoicing API",
     version="1",
-    description="Customers, invoices, payments and webhooks of one business. See docs/api.md.",
+    description=(
+        "Customers, invoices, recurring payments, payments and webhooks of one business. See docs/api.md."
+    ),
     urls_namespace="api-v1",
     auth=ApiKeyAuth(),
     docs=Swagger(settings={"persistAuthorization": False}),
@@ -58,5 +60,6 @@ api = InvoicingApi(
 problems.install(api)
 api.add_router("/customers", customers.router)
 api.add_router("/invoices", invoices.router)
+api.add_router("/recurring_payments", recurring.router)
 api.add_router("", payments.router)
 api.add_router("", webhooks.router)

@@ -16,6 +16,8 @@ from core.forms import apply_errors
 from partners.models import Role
 from partners.permissions import partner_view
 
+# Outermost, so a signed-out visitor is sent to sign in and a member without the role gets 403 before the
+# method is looked at.
 admin_only = partner_view(write_role=Role.ADMIN, read_role=Role.ADMIN)
 
 
@@ -37,9 +39,9 @@ def developers(request):
     return _page(request)
 
 
-@require_POST
 @never_cache
 @admin_only
+@require_POST
 def api_key_create(request):
     form = ApiKeyForm(request.POST)
     if form.is_valid():
@@ -57,16 +59,16 @@ def api_key_create(request):
     return _page(request, key_form=form, status=422)
 
 
-@require_POST
 @admin_only
+@require_POST
 def api_key_revoke(request, key_id: int):
     key = services.api_key_revoke(key=selectors.api_key_get(partner=request.partner, key_id=key_id))
     messages.success(request, f"{key.name} is revoked; requests with it are refused from now on.")
     return redirect("developers")
 
 
-@require_POST
 @admin_only
+@require_POST
 def webhook_endpoint_create(request):
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
@@ -93,8 +95,8 @@ def webhook_endpoint_detail(request, endpoint_id: int):
     return render(request, "api/webhook_endpoint.html", {"endpoint": endpoint, "deliveries": deliveries})
 
 
-@require_POST
 @admin_only
+@require_POST
 def webhook_endpoint_roll(request, endpoint_id: int):
     endpoint = selectors.webhook_endpoint_get(partner=request.partner, endpoint_id=endpoint_id)
     services.webhook_endpoint_roll_secret(endpoint=endpoint)
@@ -102,8 +104,8 @@ def webhook_endpoint_roll(request, endpoint_id: int):
     return redirect("webhook_endpoint_detail", endpoint_id=endpoint.pk)
 
 
-@require_POST
 @admin_only
+@require_POST
 def webhook_endpoint_enable(request, endpoint_id: int):
     endpoint = selectors.webhook_endpoint_get(partner=request.partner, endpoint_id=endpoint_id)
     try:
@@ -113,8 +115,8 @@ def webhook_endpoint_enable(request, endpoint_id: int):
     return redirect("webhook_endpoint_detail", endpoint_id=endpoint.pk)
 
 
-@require_POST
 @admin_only
+@require_POST
 def webhook_endpoint_delete(request, endpoint_id: int):
     endpoint = selectors.webhook_endpoint_get(partner=request.partner, endpoint_id=endpoint_id)
     services.webhook_endpoint_delete(endpoint=endpoint)
@@ -122,8 +124,8 @@ def webhook_endpoint_delete(request, endpoint_id: int):
     return redirect("developers")
 
 
-@require_POST
 @admin_only
+@require_POST
 def webhook_delivery_resend(request, endpoint_id: int, delivery_id: int):
     endpoint = selectors.webhook_endpoint_get(partner=request.partner, endpoint_id=endpoint_id)
     delivery = selectors.delivery_log(endpoint=endpoint).filter(pk=delivery_id).first()

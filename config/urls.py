@@ -7,7 +7,7 @@ from dashboard.views.home import dashboard
 from dashboard.views.reports import activity_log
 from invoicing.views.settings import invoicing_settings
 from partners.forms import AdminSignInForm
-from payments.views import gateway_webhook
+from payments.views import gateway_webhook, settings_payments, stripe_webhook
 
 admin.site.site_header = "Invoicing platform admin"
 admin.site.site_title = "Platform admin"
@@ -27,7 +27,9 @@ urlpatterns = [
     path("reports/", include("dashboard.report_urls")),
     path("activity/", activity_log, name="activity_log"),
     path("settings/invoicing/", invoicing_settings, name="settings_invoicing"),
+    path("settings/payments/", settings_payments, name="settings_payments"),
     path("webhooks/payments/", gateway_webhook, name="gateway_webhook"),
+    path("webhooks/stripe/<str:token>/", stripe_webhook, name="stripe_webhook"),
     path("pay/", include("payments.portal.urls")),
     path("anymail/", include("reminders.webhooks")),
     path("", include("reminders.urls")),

@@ -5,12 +5,12 @@
 import datetime
 import itertools
 import re
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from core import money
+from core.forms import KeyedForm
 from invoicing.models import PaymentOption
 from partners.models import CURRENCY_CHOICES, Partner
 
@@ -35,9 +35,13 @@ class MoneyField(forms.CharField):
         super().__init__(**kwargs)
 
 
-def parse_money_field(form: forms.Form, field: str, currency: str) -> int | None:
+def parse_money_field(form: forms.Form, field: str, currency: str, *, required: bool = False) -> int | None:
+    """The amount typed in `field` in minor units; None, with the reason beside the field, if it is not
+    one (or, unless `required`, if nothing was typed)."""
+    if form.has_error(field):
+        return None
     text = form.cleaned_data.get(field) or ""
-    if not text.strip():
+    if not text.strip() and not required:
         return None
     try:
         return money.parse_amount(text, currency)
@@ -84,36 +88,33 @@ class LineForm(forms.Form):
         description = (cleaned.get("description") or "").strip()
         if not description and not self.has_error("description"):
             self.add_error("description", "Describe the item.")
-        quantity = self._decimal(
-            "quantity", cleaned.get("quantity") or "1", "Enter a quantity, like 1 or 2.5."
-        )
-        if quantity is not None and not 0 < quantity < 10**9:
-            self.add_error("quantity", "The quantity must be greater than zero.")
-        tax_rate = self._decimal(
-            "tax_rate", cleaned.get("tax_rate") or "0", "Enter a tax rate in %, like 8.25."
-        )
-        if tax_rate is not None and not 0 <= tax_rate <= 100:
-            self.add_error("tax_rate", "The tax rate must be between 0 and 100%.")
-        unit_price = parse_money_field(self, "unit_price", self.currency)
-        if unit_price is None and not self.has_error("unit_price"):
-            self.add_error("unit_price", "Enter an amount, like 1250.00.")
         return {
             "description": description,
-            "quantity": quantity,
-            "unit_price": unit_price,
-            "tax_rate": tax_rate,
+            "quantity": self._parse("quantity", money.parse_quantity),
+            "unit_price": parse_money_field(self, "unit_price", self.currency, required=True),
+            "tax_rate": self._parse("tax_rate", money.parse_tax_rate),
         }
 
-    def _decimal(self, field: str, text: str, message: str) -> Decimal | None:
-        try:
-            value = Decimal(text.strip().replace(",", "."))
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or value.as_tuple().exponent < -4:
-            if not self.has_error(field):
-                self.add_error(field, message)
+    def _parse(self, field: str, parse):
+        if self.has_error(field):
             return None
-        return value
+        try:
+            return parse(self.cleaned_data.get(field) or "")
+        except money.MoneyError as error:
+            self.add_error(field, str(error))
+            return None
+
+    def priced(self) -> money.LineAmounts | None:
+        """What the row would cost as typed so far (valid or not), or None if it can't be read yet:
+        the totals preview, by the same parsing and pricing as a saved line."""
+        try:
+            return money.line_amounts(
+                quantity=money.parse_quantity(str(self["quantity"].value() or "")),
+                unit_price=money.parse_amount(str(self["unit_price"].value() or ""), self.currency),
+                tax_rate=money.parse_tax_rate(str(self["tax_rate"].value() or "")),
+            )
+        except money.MoneyError:
+            return None
 
 
 class BaseLineFormSet(forms.BaseFormSet):
@@ -127,9 +128,9 @@ class BaseLineFormSet(forms.BaseFormSet):
         """The lines typed, blank rows left out; call after is_valid()."""
         return [form.cleaned_data for form in self.forms if form.cleaned_data]
 
-    def typed(self) -> list[dict[str, str]]:
-        """What each row holds as text (typed, or as first shown), valid or not: the totals preview."""
-        return [{name: str(form[name].value() or "") for name in form.fields} for form in self.forms]
+    def priced(self) -> list[money.LineAmounts]:
+        """The rows that can be priced as typed so far, valid or not: the totals preview."""
+        return [line for form in self.forms if not form.is_blank and (line := form.priced()) is not None]
 
     def has_lines(self) -> bool:
         return any(not form.is_blank for form in self.forms)
@@ -147,9 +148,9 @@ def lines_as_typed(lines, currency: str) -> list[dict]:
     return [
         {
             "description": line.description,
-            "quantity": f"{line.quantity.normalize():f}",
+            "quantity": money.format_number(line.quantity),
             "unit_price": money.format_plain(line.unit_price, currency),
-            "tax_rate": f"{line.tax_rate.normalize():f}",
+            "tax_rate": money.format_number(line.tax_rate),
         }
         for line in lines
     ]
@@ -238,7 +239,7 @@ class AmountForm(forms.Form):
         return cleaned
 
 
-class CreditNoteForm(AmountForm):
+class CreditNoteForm(KeyedForm, AmountForm):
     reason = forms.CharField(max_length=500)
 
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django_scopes import ScopedManager
 
+from core import money
 from customers.models import Customer
 from partners.models import Partner
 
@@ -266,11 +267,15 @@ class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    quantity = models.DecimalField(
+        max_digits=money.QUANTITY_DIGITS, decimal_places=money.QUANTITY_PLACES, default=1
+    )
     unit_price = models.BigIntegerField(help_text="In the currency's minor unit.")
-    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+    tax_rate = models.DecimalField(
+        "tax rate (%)", max_digits=money.TAX_RATE_DIGITS, decimal_places=money.TAX_RATE_PLACES, default=0
+    )
     amount = models.BigIntegerField(default=0)
-    tax_amount = models.BigIntegerField(default=0)
+    tax_amount = models.BigIntegerField(default=0, help_text="This line's share of its rate's tax.")
 
     objects = ScopedManager(partner="partner")
 
@@ -370,6 +375,9 @@ class CreditNote(models.Model):
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=500)
+    idempotency_key = models.CharField(
+        max_length=100, null=True, blank=True, help_text="The key of the form that issued it."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -379,6 +387,9 @@ class CreditNote(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "number"], name="credit_note_unique_number"),
+            models.UniqueConstraint(
+                fields=["partner", "idempotency_key"], name="credit_note_unique_idempotency_key"
+            ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_note_amount_positive"),
         ]
 
@@ -507,9 +518,13 @@ class RecurringLine(models.Model):
     schedule = models.ForeignKey(RecurringSchedule, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    quantity = models.DecimalField(
+        max_digits=money.QUANTITY_DIGITS, decimal_places=money.QUANTITY_PLACES, default=1
+    )
     unit_price = models.BigIntegerField(help_text="In the currency's minor unit.")
-    tax_rate = models.DecimalField("tax rate (%)", max_digits=7, decimal_places=4, default=0)
+    tax_rate = models.DecimalField(
+        "tax rate (%)", max_digits=money.TAX_RATE_DIGITS, decimal_places=money.TAX_RATE_PLACES, default=0
+    )
 
     objects = ScopedManager(partner="partner")
 

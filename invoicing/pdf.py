@@ -14,9 +14,7 @@ import logging
 import mimetypes
 import re
 import threading
-from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -32,8 +30,9 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from core.formats import format_day
-from core.money import format_money
+from core.money import format_money, format_number, format_rate
 from invoicing.models import Invoice, InvoiceAction, InvoicePdf, InvoiceStatus
+from invoicing.selectors import invoice_taxes
 from invoicing.services import buyer_details, seller_details
 
 logger = logging.getLogger(__name__)
@@ -187,7 +186,7 @@ def _context(invoice: Invoice) -> dict:
         # One rate for every line is said once, in the totals ("Tax (8.25% on $500.00)"); a column
         # repeating it on each line costs the reader a column and the render 2-3 ms.
         "tax_column": len({line.tax_rate for line in lines}) > 1,
-        "taxes": _taxes(lines, currency),
+        "taxes": _taxes(invoice, lines, currency),
         "subtotal": format_money(invoice.subtotal, currency),
         "tax_total": format_money(invoice.tax_total, currency),
         "total": format_money(invoice.total, currency),
@@ -269,30 +268,20 @@ def _logo_data_uri(content: bytes) -> str:
 def _line(line, currency: str) -> dict:
     return {
         "description": line.description,
-        "quantity": _plain_decimal(line.quantity),
+        "quantity": format_number(line.quantity),
         "unit_price": format_money(line.unit_price, currency),
-        "tax_rate": f"{_plain_decimal(line.tax_rate)}%",
+        "tax_rate": format_rate(line.tax_rate),
         "amount": format_money(line.amount, currency),
     }
 
 
-def _taxes(lines: list, currency: str) -> list[dict]:
-    """One row per tax rate, adding the lines' already-rounded taxes, so the rows sum to the tax total."""
-    by_rate: dict[Decimal, list[int]] = defaultdict(lambda: [0, 0])
-    for line in lines:
-        if line.tax_rate:
-            by_rate[line.tax_rate][0] += line.amount
-            by_rate[line.tax_rate][1] += line.tax_amount
+def _taxes(invoice: Invoice, lines: list, currency: str) -> list[dict]:
+    """One row per tax rate with the base it is on, so each row is its rate times its base."""
     return [
         {
-            "rate": f"{_plain_decimal(rate)}%",
-            "on": format_money(base, currency),
-            "amount": format_money(tax, currency),
+            "rate": format_rate(tax.rate),
+            "on": format_money(tax.base, currency),
+            "amount": format_money(tax.tax, currency),
         }
-        for rate, (base, tax) in sorted(by_rate.items())
+        for tax in invoice_taxes(invoice=invoice, lines=lines)
     ]
-
-
-def _plain_decimal(value: Decimal) -> str:
-    """2.000 -> '2', 8.2500 -> '8.25', 10 -> '10' (never '1E+1')."""
-    return f"{Decimal(value).normalize():f}"

@@ -36,6 +36,7 @@ MONTHS_PER_STEP = {
 }
 MAX_INTERVAL = {"weeks": 52, "months": 24}
 MAX_DAYS_UNTIL_DUE = 365
+MAX_END_COUNT = 1000  # invoices in a series that ends after a count
 MAX_START_AHEAD_YEARS = 10  # a first date further off is a typo (and dates end in the year 9999)
 EDITABLE_STATUSES = (RecurringStatus.ACTIVE, RecurringStatus.PAUSED)
 
@@ -248,8 +249,8 @@ def recurring_validate(*, partner: Partner, data: RecurringInput, earliest_start
         errors["start_date"] = f"Choose {format_day(earliest_start)} or later."
     elif data.start_date > latest_start:
         errors["start_date"] = f"Choose {format_day(latest_start)} or earlier."
-    if data.end_mode == RecurringEnd.AFTER_COUNT and not (data.end_count or 0) >= 1:
-        errors["end_count"] = "Enter how many invoices to issue, 1 or more."
+    if data.end_mode == RecurringEnd.AFTER_COUNT and not 1 <= (data.end_count or 0) <= MAX_END_COUNT:
+        errors["end_count"] = f"Enter how many invoices to issue, from 1 to {MAX_END_COUNT}."
     if data.end_mode == RecurringEnd.ON_DATE and (data.end_date is None or data.end_date < data.start_date):
         errors["end_date"] = "Choose an end date on or after the start date."
     if not 0 <= data.days_until_due <= MAX_DAYS_UNTIL_DUE:
@@ -304,9 +305,9 @@ def _write_lines(schedule: RecurringSchedule, lines: list[LineInput]) -> None:
             schedule=schedule,
             position=position,
             description=line.description,
-            quantity=line.quantity,
+            quantity=money.quantize_quantity(line.quantity),  # as each invoice will price it
             unit_price=line.unit_price,
-            tax_rate=line.tax_rate,
+            tax_rate=money.quantize_tax_rate(line.tax_rate),
         )
         for position, line in enumerate(lines)
     )

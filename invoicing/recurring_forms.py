@@ -7,7 +7,7 @@ from django import forms
 
 from invoicing.forms import InvoiceForm
 from invoicing.models import RecurringEnd, RecurringFrequency
-from invoicing.recurring import day_label
+from invoicing.recurring import MAX_DAYS_UNTIL_DUE, MAX_END_COUNT, day_label
 
 EVERY_N = (RecurringFrequency.EVERY_N_WEEKS, RecurringFrequency.EVERY_N_MONTHS)
 
@@ -43,14 +43,16 @@ class RecurringForm(InvoiceForm):
     end_mode = forms.ChoiceField(
         label="Ends", choices=RecurringEnd.choices, widget=forms.RadioSelect, initial=RecurringEnd.NEVER
     )
-    end_count = forms.IntegerField(label="Number of invoices", required=False, min_value=1, max_value=1000)
+    end_count = forms.IntegerField(
+        label="Number of invoices", required=False, min_value=1, max_value=MAX_END_COUNT
+    )
     end_date = forms.DateField(
         label="Last invoice on or before", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     days_until_due = forms.IntegerField(
         label="Days until due",
         min_value=0,
-        max_value=365,
+        max_value=MAX_DAYS_UNTIL_DUE,
         help_text="Each invoice is due this many days after its period's date.",
     )
 

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Upper
 from django.http import Http404
 
+from core import money
 from customers.models import Customer
 from invoicing.models import ISSUED_STATUSES, Invoice, InvoiceStatus
 from partners.models import Partner
@@ -274,6 +275,16 @@ def invoice_page(*, partner: Partner, filters: InvoiceFilters, cursor: str = "")
         count_is_capped=count > COUNT_CAP,
         filters=filters,
     )
+
+
+def invoice_taxes(*, invoice: Invoice, lines=None) -> list[money.TaxLine]:
+    """The tax figures an invoice prints: one per rate with the base it is on (core.money). `lines`:
+    the invoice's lines when the caller has them already."""
+    if lines is None:
+        if not invoice.tax_total:
+            return []
+        lines = invoice.lines.all()
+    return money.printed_taxes((line.tax_rate, line.amount, line.tax_amount) for line in lines)
 
 
 def invoice_events(*, invoice: Invoice):

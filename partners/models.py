@@ -303,6 +303,7 @@ class AuditKind(models.TextChoices):
     PAYMENT_METHOD_REMOVED = "payment_method_removed", "Payment method removed"
     DEFAULT_METHOD_CHANGED = "default_method_changed", "Default payment method changed"
     AUTOPAY_CHANGED = "autopay_changed", "Auto-Pay changed"
+    PAYMENT_PROCESSOR_CHANGED = "payment_processor_changed", "Payment processor changed"
 
 
 class AuditEvent(models.Model):

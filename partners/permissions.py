@@ -34,6 +34,7 @@ def partner_view(*, write_role: Role = Role.MEMBER, read_role: Role = Role.READ_
 
         wrapped.partner_view = True  # the tenancy tests find every such view through the URLconf
         wrapped.write_role = write_role
+        wrapped.read_role = read_role
         return wrapped
 
     return decorator

@@ -7,6 +7,7 @@ from payments.models import (
     Payment,
     PaymentAttempt,
     PortalSignInLink,
+    ProcessorAccount,
     Refund,
     WebhookDelivery,
 )
@@ -123,3 +124,20 @@ class PortalSignInLinkAdmin(ReadOnlyLedgerAdmin):
     search_fields = ["customer__email", "partner__name"]
     list_select_related = ["customer", "partner"]
     exclude = ["token_hash"]
+
+
+@admin.register(ProcessorAccount)
+class ProcessorAccountAdmin(admin.ModelAdmin):
+    """Read-only, and never the secrets: partners connect and disconnect in Settings -> Payments."""
+
+    list_display = ["partner", "processor", "status", "account_id", "account_name", "charging_paused_reason"]
+    list_filter = ["processor", "status"]
+    search_fields = ["partner__name", "account_id", "account_name"]
+    list_select_related = ["partner"]
+    exclude = ["secret_key_encrypted", "webhook_secret_encrypted", "webhook_token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,8 +1,9 @@
 """Forms for the partner's payment pages: saving a card or bank account, charging, refunding.
 
-Card and account numbers are checked here (digits, Luhn, routing checksum, expiry in the partner's time
-zone) and handed straight to the gateway. They are never stored, logged or written back into a page:
-their inputs render empty even after a failed submit, and the views mark them sensitive.
+Cards are entered in the processor's own fields in the browser (templates/payments/_card_entry.html):
+the form gets only an opaque reference. Sandbox bank account numbers are checked here (digits, routing
+checksum) and handed straight to the gateway; they are never stored, logged or written back into a
+page: their inputs render empty even after a failed submit, and the views mark them sensitive.
 """
 
 import datetime
@@ -11,16 +12,14 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import KeyedForm
 from customers.models import PaymentMethod
 from invoicing.forms import AmountForm, MoneyField
-from payments.gateways.base import BankAccountDetails, CardDetails
+from payments.gateways.base import BankAccountDetails
 from payments.models import OFFLINE_METHODS, PaymentMethodType
 
 # The POST fields Django must never show in an error report (sensitive_post_parameters).
 SENSITIVE_FIELDS = ("card_number", "cvc", "account_number")
-EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
-IDEMPOTENCY_KEY = re.compile(r"^[0-9a-f]{32}$")
-MAX_EXPIRY_YEARS = 20
 
 
 class SecretInput(forms.TextInput):
@@ -50,83 +49,6 @@ def _digits(text: str, *, separators: str = " -") -> str | None:
     """The digits of a typed number once spaces and dashes are removed; None if anything else is in it."""
     digits = re.sub(f"[{re.escape(separators)}]", "", text or "")
     return digits if digits.isascii() and digits.isdigit() else None
-
-
-class CardForm(forms.Form):
-    kind = "card"
-    name = forms.CharField(
-        label="Cardholder name",
-        max_length=200,
-        error_messages={"required": "Enter the name on the card."},
-        widget=forms.TextInput(attrs={"autocomplete": "cc-name"}),
-    )
-    card_number = forms.CharField(
-        label="Card number",
-        max_length=40,
-        error_messages={"required": "Enter the card number."},
-        widget=SecretInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric", "maxlength": "23"}),
-    )
-    expiry = forms.CharField(
-        label="Expiry (MM/YY)",
-        max_length=10,
-        error_messages={"required": "Enter the expiry date, like 04/27."},
-        widget=forms.TextInput(
-            attrs={"autocomplete": "cc-exp", "placeholder": "MM/YY", "inputmode": "numeric", "size": "7"}
-        ),
-    )
-    cvc = forms.CharField(
-        label="CVC",
-        max_length=10,
-        error_messages={"required": "Enter the CVC."},
-        widget=SecretInput(
-            attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "maxlength": "4", "size": "5"}
-        ),
-    )
-    make_default = forms.BooleanField(label="Make this the default payment method", required=False)
-
-    def __init__(self, *args, today: datetime.date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today  # the partner's today: a card works to the end of its expiry month there
-
-    def clean_card_number(self) -> str:
-        digits = _digits(self.cleaned_data["card_number"])
-        if digits is None:
-            raise ValidationError("Enter the card number with digits only.")
-        if not 12 <= len(digits) <= 19:
-            raise ValidationError("A card number has 12 to 19 digits.")
-        if not luhn_valid(digits):
-            raise ValidationError("That card number is not valid; check the digits.")
-        return digits
-
-    def clean_expiry(self) -> tuple[int, int]:
-        match = EXPIRY.match(self.cleaned_data["expiry"])
-        if not match:
-            raise ValidationError("Enter the expiry as MM/YY, like 04/27.")
-        month, year = int(match[1]), int(match[2])
-        year += 2000 if year < 100 else 0
-        if not 1 <= month <= 12:
-            raise ValidationError("The month must be from 01 to 12.")
-        if (year, month) < (self.today.year, self.today.month):
-            raise ValidationError(f"This card expired at the end of {month:02d}/{year}.")
-        if year > self.today.year + MAX_EXPIRY_YEARS:
-            raise ValidationError("That expiry year is too far ahead; check the year.")
-        return month, year
-
-    def clean_cvc(self) -> str:
-        digits = _digits(self.cleaned_data["cvc"], separators=" ")
-        if digits is None or not 3 <= len(digits) <= 4:
-            raise ValidationError("The CVC is the 3 or 4 digits on the back of the card.")
-        return digits
-
-    def details(self) -> CardDetails:
-        month, year = self.cleaned_data["expiry"]
-        return CardDetails(
-            number=self.cleaned_data["card_number"],
-            exp_month=month,
-            exp_year=year,
-            cvc=self.cleaned_data["cvc"],
-            name=self.cleaned_data["name"],
-        )
 
 
 class BankAccountForm(forms.Form):
@@ -171,6 +93,9 @@ class BankAccountForm(forms.Form):
             raise ValidationError("An account number has 4 to 17 digits.")
         return digits
 
+    def method_input(self) -> dict:
+        return {"details": self.details()}
+
     def details(self) -> BankAccountDetails:
         return BankAccountDetails(
             routing_number=self.cleaned_data["routing_number"],
@@ -180,7 +105,38 @@ class BankAccountForm(forms.Form):
         )
 
 
-METHOD_FORMS = {"card": CardForm, "bank_account": BankAccountForm}
+class CardReferenceForm(forms.Form):
+    """A card entered in the processor's own fields (templates/payments/_card_entry.html): the form gets
+    the cardholder's name and the processor's opaque reference, never a number."""
+
+    kind = "card"
+    name = forms.CharField(
+        label="Cardholder name",
+        max_length=200,
+        error_messages={"required": "Enter the name on the card."},
+        widget=forms.TextInput(attrs={"autocomplete": "cc-name"}),
+    )
+    method_reference = forms.CharField(
+        max_length=300,
+        widget=forms.HiddenInput,
+        error_messages={"required": "Enter the card details."},
+    )
+    make_default = forms.BooleanField(label="Make this the default payment method", required=False)
+
+    def __init__(self, *args, today: datetime.date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    def clean_method_reference(self) -> str:
+        reference = self.cleaned_data["method_reference"]
+        if not re.fullmatch(r"[A-Za-z0-9_:./-]{3,300}", reference):
+            raise ValidationError("The card details did not come through. Enter them again.")
+        return reference
+
+    def method_input(self) -> dict:
+        return {"reference": self.cleaned_data["method_reference"]}
+
+
+METHOD_FORMS = {"card": CardReferenceForm, "bank_account": BankAccountForm}
 
 
 def method_label(method: PaymentMethod, today: datetime.date | None = None) -> str:
@@ -189,20 +145,6 @@ def method_label(method: PaymentMethod, today: datetime.date | None = None) -> s
         expired = today is not None and method.is_expired_on(today)
         label += f", {'expired' if expired else 'expires'} {method.exp_month:02d}/{method.exp_year}"
     return label + (" (default)" if method.is_default else "")
-
-
-class KeyedForm(forms.Form):
-    """A form that moves money carries the idempotency key made when it was rendered, so submitting
-    it twice (double click, Back and resubmit) moves the money once."""
-
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
-    out_of_date = "This form is out of date. Reload the page and try again."
-
-    def clean_idempotency_key(self) -> str:
-        key = self.cleaned_data["idempotency_key"]
-        if not IDEMPOTENCY_KEY.match(key):
-            raise ValidationError(self.out_of_date)
-        return key
 
 
 class ChargeForm(KeyedForm, AmountForm):
@@ -231,7 +173,7 @@ class RefundForm(KeyedForm, AmountForm):
     )
 
 
-class OfflinePaymentForm(AmountForm):
+class OfflinePaymentForm(KeyedForm, AmountForm):
     method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in OFFLINE_METHODS], initial=PaymentMethodType.CHECK
     )
@@ -244,3 +186,43 @@ class OfflinePaymentForm(AmountForm):
         required=False,
         help_text="When more than the amount due was received; the credit pays the customer's next invoice.",
     )
+
+
+class StripeKeysForm(forms.Form):
+    """A partner's Stripe keys (Dashboard -> Developers -> API keys). The secret is never rendered back."""
+
+    secret_key = forms.CharField(
+        label="Secret key",
+        max_length=255,
+        strip=True,
+        widget=SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Starts with sk_ or rk_ (a restricted key). It is encrypted and never shown again.",
+    )
+    publishable_key = forms.CharField(
+        label="Publishable key",
+        max_length=255,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Starts with pk_. Stripe.js uses it on your pay page.",
+    )
+
+    def clean_secret_key(self):
+        key = self.cleaned_data["secret_key"]
+        if not re.fullmatch(r"(sk|rk)_(test|live)_[A-Za-z0-9]{10,240}", key):
+            raise ValidationError(
+                "Paste the secret key: it starts with sk_test_, sk_live_, rk_test_ or rk_live_."
+            )
+        return key
+
+    def clean_publishable_key(self):
+        key = self.cleaned_data["publishable_key"]
+        if not re.fullmatch(r"pk_(test|live)_[A-Za-z0-9]{10,240}", key):
+            raise ValidationError("Paste the publishable key: it starts with pk_test_ or pk_live_.")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        secret, publishable = data.get("secret_key", ""), data.get("publishable_key", "")
+        if secret and publishable and ("_live_" in secret) != ("_live_" in publishable):
+            self.add_error("publishable_key", "Use keys of the same mode: both test or both live.")
+        return data

@@ -28,6 +28,7 @@ from payments.models import (
     AttemptStatus,
     AttemptTrigger,
     PaymentAttempt,
+    ProcessorAccount,
 )
 from payments.services import (
     Outcome,
@@ -71,8 +72,10 @@ def _claim_due(now: datetime.datetime, batch: int) -> list[PaymentAttempt]:
     ones attempt_start makes, done for the whole batch with a few queries rather than per invoice
     (the timeline lines, too, are inserted together)."""
     with scopes_disabled(), invoice_events_batched():  # a beat job: every partner's due invoices
+        paused = ProcessorAccount.objects.exclude(charging_paused_reason="").values("partner_id")
         invoices = list(
             Invoice.objects.filter(status=InvoiceStatus.OPEN, next_charge_at__lte=now)
+            .exclude(partner_id__in=paused)  # its processor can't charge now: they wait, still due
             .select_related("partner", "customer")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_charge_at")[:batch]
@@ -190,13 +193,15 @@ def attempts_resolve_stale(
         ids += PaymentAttempt.objects.filter(
             status=AttemptStatus.PROCESSING, created_at__lt=now - PROCESSING_RECHECK
         ).values_list("pk", flat=True)[:limit]
-    gateway = get_gateway()
     resolved = 0
     for attempt_id in ids:
         try:
             with scopes_disabled():  # the janitor: stale attempts of every partner
                 attempt = PaymentAttempt.objects.get(pk=attempt_id)
-            charge = gateway.find_charge(attempt.idempotency_key)
+            gateway = get_gateway(attempt.partner_id, processor=attempt.gateway)
+            charge = gateway.find_charge(
+                attempt.idempotency_key, token=attempt.gateway_token, since=attempt.created_at
+            )
             if charge is None and attempt.status != AttemptStatus.PROCESSING:
                 logger.info(
                     "Payment attempt %s never reached the gateway; sending it again, same key", attempt_id

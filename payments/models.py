@@ -4,12 +4,11 @@ A customer's saved payment methods are customers.models.PaymentMethod; payments 
 the gateways.
 """
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django_scopes import ScopedManager
 
+from core.idempotency import new_key
 from customers.models import Customer, PaymentMethod
 from partners.models import Partner
 
@@ -52,6 +51,12 @@ class Payment(models.Model):
         default=0, db_default=0, help_text="The part beyond what was due, kept as customer credit."
     )
     amount_refunded = models.BigIntegerField(default=0, db_default=0)
+    processor_fee = models.BigIntegerField(
+        null=True, blank=True, help_text="What the processor kept, where it reports it (Stripe)."
+    )
+    idempotency_key = models.CharField(
+        max_length=100, null=True, blank=True, help_text="The key of the Record payment form that made it."
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -68,6 +73,9 @@ class Payment(models.Model):
                 & models.Q(amount__gte=models.F("amount_refunded") + models.F("credited_amount")),
                 name="payment_refunds_within_amount",
             ),
+            models.UniqueConstraint(
+                fields=["partner", "idempotency_key"], name="payment_unique_idempotency_key"
+            ),
         ]
         indexes = [
             # Covering, so "cash received per week" (dashboard.reports) reads only the index.
@@ -82,13 +90,19 @@ class Payment(models.Model):
         return f"{self.get_method_display()} payment of {self.amount} {self.currency}"
 
     @property
+    def net(self) -> int | None:
+        """What reached the partner's account, where the processor reports its fee."""
+        return None if self.processor_fee is None else self.amount - self.processor_fee
+
+    @property
     def refundable(self) -> int:
         """What may still be refunded: the part applied to the invoice, less earlier refunds."""
         return self.amount - self.credited_amount - self.amount_refunded
 
 
 def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
+    """A fresh key for a row that no form made (a job's attempt, a refund without a form)."""
+    return new_key()
 
 
 class AttemptStatus(models.TextChoices):
@@ -316,3 +330,64 @@ class PortalSignInLink(models.Model):
 
     def __str__(self) -> str:
         return f"Sign-in link {self.pk} for customer {self.customer_id}"
+
+
+class Processor(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (test mode)"
+    STRIPE = "stripe", "Stripe"
+
+
+class ProcessorStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class ProcessorAccount(models.Model):
+    """The processor account a partner collects into (Settings -> Payments). No row: the sandbox.
+
+    Secrets are Fernet tokens (core.encryption), never shown again once saved. With Stripe Connect (a
+    hosted installation) `connect_account_id` is set instead of keys: every call is made with the
+    platform's key (STRIPE_CONNECT_SECRET_KEY) and this account in the Stripe-Account header."""
+
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="+")
+    processor = models.CharField(max_length=20, choices=Processor.choices, default=Processor.SANDBOX)
+    status = models.CharField(
+        max_length=20, choices=ProcessorStatus.choices, default=ProcessorStatus.CONNECTED
+    )
+    secret_key_encrypted = models.TextField(blank=True)
+    publishable_key = models.CharField(max_length=200, blank=True)
+    webhook_secret_encrypted = models.TextField(blank=True)
+    webhook_token_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the secret part of this account's webhook URL."
+    )
+    webhook_endpoint_id = models.CharField(max_length=100, blank=True)
+    connect_account_id = models.CharField(max_length=100, blank=True, help_text="Stripe Connect: acct_…")
+    account_id = models.CharField(max_length=100, blank=True)
+    account_name = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    default_currency = models.CharField(max_length=3, blank=True)
+    livemode = models.BooleanField(default=False)
+    charging_paused_reason = models.CharField(
+        max_length=300, blank=True, help_text="Set while the processor can't charge: automatic charges wait."
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook_token_hash"],
+                condition=~models.Q(webhook_token_hash=""),
+                name="processor_account_webhook_token_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_processor_display()} ({self.status}) for partner {self.partner_id}"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == ProcessorStatus.CONNECTED

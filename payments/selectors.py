@@ -6,6 +6,7 @@ from django.http import Http404
 from customers.models import Customer, PaymentMethod
 from invoicing.models import EventKind, Invoice, InvoiceStatus
 from partners.models import Partner
+from payments.gateways import get_gateway
 from payments.models import LIVE_ATTEMPT_STATUSES, CustomerCredit, Payment, PaymentAttempt, Refund
 
 
@@ -78,11 +79,9 @@ def invoice_collection_stop_reason(*, invoice: Invoice) -> str:
     return event.message if event else ""
 
 
-def idempotency_key_used(*, invoice: Invoice, key: str) -> bool:
-    """Whether a charge or refund of this invoice was already made from the form carrying `key`."""
-    return (
-        PaymentAttempt.objects.filter(
-            partner_id=invoice.partner_id, invoice=invoice, idempotency_key=key
-        ).exists()
-        or Refund.objects.filter(partner_id=invoice.partner_id, invoice=invoice, idempotency_key=key).exists()
-    )
+def charge_amount_refusal(*, partner, amount: int, currency: str) -> str | None:
+    """Why the partner's processor could not charge this amount (below its minimum, ...), or None: said
+    when the invoice is made, not when the charge fails."""
+    if amount <= 0:
+        return None
+    return get_gateway(partner).amount_refusal(amount, currency)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from core import money
 from core.formats import format_day
 from invoicing.models import Invoice, PaymentOption
+from invoicing.selectors import invoice_taxes
 from partners.models import Partner
 from reminders.models import NotificationKind, NotificationSettings
 
@@ -85,6 +86,7 @@ def draw_invoice(
         "level": level,
         "amount_due": money.format_money(invoice.amount_due, invoice.currency),
         "total": money.format_money(invoice.total, invoice.currency),
+        "taxes": invoice_taxes(invoice=invoice),
         "link": link,
         "auto_charge_on": _auto_charge_day(invoice),
         "charging_now": kind == NotificationKind.INVOICE and _charged_at_issue(invoice),

@@ -1,12 +1,23 @@
+import os
+
 import pytest
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 from django_scopes import scopes_disabled
+from hypothesis import settings as hypothesis_settings
 
 from core.redis import reset_breakers
 from partners.models import Role
+from tests import card_number_guard
+from tests import stripe_double as double
 from tests.factories import MembershipFactory, PartnerFactory, UserFactory
+
+# Property tests explore new examples on a developer's machine; in CI (CI=true, as .ci/run sets) they run
+# the same examples every time, so a red run is a real regression that reruns the same way.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(items):
@@ -29,6 +40,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def _stripe_double_process():
+    with double.running() as running:
+        yield running
+
+
+@pytest.fixture
+def stripe_double(_stripe_double_process) -> double.StripeDouble:
+    """localstripe behind our layer (tests/stripe_double), one process for the session; faults are
+    forgotten after each test."""
+    yield _stripe_double_process
+    _stripe_double_process.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_card_number_reaches_the_app():
+    """tests.card_number_guard records any request that carried one; the test fails even if the page
+    swallowed the error (a browser test sees only a broken page)."""
+    start = len(card_number_guard.seen)
+    yield
+    assert card_number_guard.seen[start:] == [], "A card number reached the app"
 
 
 @pytest.fixture(autouse=True)

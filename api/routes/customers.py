@@ -4,8 +4,7 @@ from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 
 from api.pagination import page_by_id
-from api.problems import Problem
-from api.routes.common import check_if_match, etag
+from api.routes.common import check_if_match, etag, refuse_nulls
 from api.schemas import CustomerCreate, CustomerOut, CustomerPage, CustomerUpdate, Id, PaymentMethodOut, Text
 from customers import selectors, services
 from customers.models import Customer
@@ -57,14 +56,7 @@ def customer_update(request, customer_id: Id, payload: CustomerUpdate, response:
     check_if_match(request, customer_etag(customer))
     data = payload.model_dump(exclude_unset=True)
     archived = data.pop("archived", None)
-    if any(value is None for value in data.values()):
-        raise Problem(
-            422,
-            "A field can't be null.",
-            errors=[
-                {"field": name, "message": "Can't be null."} for name, value in data.items() if value is None
-            ],
-        )
+    refuse_nulls(data)
     if data:
         customer = services.customer_update(customer=customer, data=data)
     if archived is True:

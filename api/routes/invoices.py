@@ -4,14 +4,22 @@ payments.services for money, reminders.services for Send, payments.portal for pa
 import datetime
 from typing import Literal
 
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Query, Router, Schema, Status
 
 from api.pagination import page_by_id
-from api.problems import Problem, service_problem
-from api.routes.common import check_if_match, etag
+from api.problems import Problem
+from api.routes.common import (
+    LINES_FIELDS,
+    body_customer,
+    body_lines,
+    body_method,
+    call_service,
+    check_if_match,
+    etag,
+    stored_lines,
+)
 from api.schemas import (
     CreditNoteIn,
     CreditNoteOut,
@@ -30,21 +38,17 @@ from api.schemas import (
     Text,
 )
 from api.serializers import invoice_data
-from customers.selectors import customer_get, customer_payment_methods
 from invoicing import selectors, services
-from invoicing.forms import default_due_date
+from invoicing.forms import default_due_date, default_payment_option
 from invoicing.models import Invoice, InvoiceAction, InvoiceEvent, PaymentOption
 from invoicing.pdf import invoice_pdf_get
-from invoicing.services import InvoiceInput, LineInput
+from invoicing.services import InvoiceInput
 from payments.portal.services import pay_link_reissue
 from payments.services import payment_record_offline
 from reminders.selectors import bounced_emails
 from reminders.services import invoice_send
 
 router = Router(tags=["Invoices"])
-
-# The services' field names, as this API calls them.
-FIELDS = {"customer": "customer_id", "amount": "lines", "payment_method": "payment_method_id"}
 
 
 def _invoice(request, invoice_id: int) -> Invoice:
@@ -106,75 +110,28 @@ def invoice_list(request, filters: Query[InvoiceFilters]):
     }
 
 
-def _customer(request, customer_id: int):
-    try:
-        return customer_get(partner=request.partner, customer_id=customer_id)
-    except Http404:
-        raise Problem(
-            422, "No such customer.", errors=[{"field": "customer_id", "message": "No such customer."}]
-        ) from None
-
-
-def _method(customer, method_id: int | None):
-    if method_id is None:
-        return None
-    method = customer_payment_methods(customer=customer).filter(pk=method_id).first()
-    if method is None:
-        raise Problem(
-            422,
-            "No such payment method.",
-            errors=[{"field": "payment_method_id", "message": "Not one of the customer's saved methods."}],
-        )
-    return method
-
-
-def _lines(lines) -> list[LineInput]:
-    return [
-        LineInput(
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            tax_rate=line.tax_rate,
-        )
-        for line in lines
-    ]
-
-
-def _current_lines(invoice: Invoice) -> list[LineInput]:
-    return [
-        LineInput(
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            tax_rate=line.tax_rate,
-        )
-        for line in invoice.lines.all()
-    ]
-
-
-def _service(call, **kwargs):
-    """Call a service; its ValidationError becomes a problem naming this API's fields."""
-    try:
-        return call(**kwargs)
-    except ValidationError as error:
-        raise service_problem(error, FIELDS) from None
-
-
 @router.post("", response={201: InvoiceOut}, summary="Create a draft invoice")
 def invoice_create(request, payload: InvoiceCreate, response: HttpResponse):
     partner = request.partner
-    customer = _customer(request, payload.customer_id)
+    customer = body_customer(request, payload.customer_id)
     data = InvoiceInput(
         customer=customer,
         due_date=payload.due_date or default_due_date(partner),
         currency=payload.currency or partner.default_currency,
-        lines=_lines(payload.lines),
-        payment_option=PaymentOption(payload.payment_option),
-        payment_method=_method(customer, payload.payment_method_id),
+        lines=body_lines(payload.lines),
+        payment_option=PaymentOption(payload.payment_option or default_payment_option(customer)),
+        payment_method=body_method(customer, payload.payment_method_id),
         memo=partner.default_memo if payload.memo is None else payload.memo,
         footer=partner.default_footer if payload.footer is None else payload.footer,
     )
-    invoice = _service(services.invoice_create, partner=partner, data=data, created_by=None, finalize=False)
+    invoice = call_service(
+        services.invoice_create,
+        api_fields=LINES_FIELDS,
+        partner=partner,
+        data=data,
+        created_by=None,
+        finalize=False,
+    )
     response["ETag"] = invoice_etag(invoice)
     return Status(201, invoice_data(invoice))
 
@@ -199,19 +156,21 @@ def invoice_update(request, invoice_id: Id, payload: InvoiceUpdate, response: Ht
         if changes.get("memo") is not None:
             invoice = services.invoice_update_memo(invoice=invoice, memo=changes["memo"], actor=None)
     else:
-        customer = _customer(request, payload.customer_id) if payload.customer_id else invoice.customer
+        customer = body_customer(request, payload.customer_id) if payload.customer_id else invoice.customer
         method_id = changes.get("payment_method_id", invoice.payment_method_id)
         data = InvoiceInput(
             customer=customer,
             due_date=payload.due_date or invoice.due_date,
             currency=payload.currency or invoice.currency,
-            lines=_lines(payload.lines) if payload.lines else _current_lines(invoice),
+            lines=body_lines(payload.lines) if payload.lines else stored_lines(invoice.lines.all()),
             payment_option=PaymentOption(payload.payment_option or invoice.payment_option),
-            payment_method=_method(customer, method_id) if method_id else None,
+            payment_method=body_method(customer, method_id) if method_id else None,
             memo=invoice.memo if payload.memo is None else payload.memo,
             footer=invoice.footer if payload.footer is None else payload.footer,
         )
-        invoice = _service(services.invoice_update_draft, invoice=invoice, data=data, actor=None)
+        invoice = call_service(
+            services.invoice_update_draft, api_fields=LINES_FIELDS, invoice=invoice, data=data, actor=None
+        )
     response["ETag"] = invoice_etag(invoice)
     return invoice_data(invoice)
 
@@ -231,19 +190,21 @@ def invoice_issue(request, invoice_id: Id, payload: InvoiceIssue | None = None):
             customer=invoice.customer,
             due_date=invoice.due_date,
             currency=invoice.currency,
-            lines=_current_lines(invoice),
+            lines=stored_lines(invoice.lines.all()),
             payment_option=PaymentOption(option),
-            payment_method=_method(invoice.customer, method_id) if method_id else None,
+            payment_method=body_method(invoice.customer, method_id) if method_id else None,
             memo=invoice.memo,
             footer=invoice.footer,
         )
-        invoice = _service(services.invoice_update_draft, invoice=invoice, data=data, actor=None)
-    invoice = _service(services.invoice_finalize, invoice=invoice, actor=None)
+        invoice = call_service(
+            services.invoice_update_draft, api_fields=LINES_FIELDS, invoice=invoice, data=data, actor=None
+        )
+    invoice = call_service(services.invoice_finalize, api_fields=LINES_FIELDS, invoice=invoice, actor=None)
     return {**invoice_data(invoice), "pay_url": getattr(invoice, "fresh_pay_url", None)}
 
 
 def _transition(request, invoice_id: int, service):
-    invoice = _service(service, invoice=_invoice(request, invoice_id), actor=None)
+    invoice = call_service(service, invoice=_invoice(request, invoice_id), actor=None)
     return invoice_data(invoice)
 
 
@@ -260,7 +221,7 @@ def invoice_mark_uncollectible(request, invoice_id: Id):
 @router.post("/{invoice_id}/send", response={202: SendOut}, summary="Email the invoice to the customer")
 def invoice_send_email(request, invoice_id: Id):
     """Queued now; `invoice.sent` follows once the email provider accepts it."""
-    email = _service(invoice_send, invoice=_invoice(request, invoice_id), actor=None)
+    email = call_service(invoice_send, invoice=_invoice(request, invoice_id), actor=None)
     return Status(202, {"id": email.pk, "to": email.to, "cc": email.cc, "status": email.status})
 
 
@@ -268,7 +229,7 @@ def invoice_send_email(request, invoice_id: Id):
 def invoice_record_payment(request, invoice_id: Id, payload: OfflinePaymentIn):
     """A check, bank transfer, cash or other money received outside the payment processor."""
     invoice = _invoice(request, invoice_id)
-    payment = _service(
+    payment = call_service(
         payment_record_offline,
         invoice=invoice,
         amount=payload.amount,
@@ -283,7 +244,7 @@ def invoice_record_payment(request, invoice_id: Id, payload: OfflinePaymentIn):
 
 @router.post("/{invoice_id}/credit_notes", response={201: CreditNoteOut}, summary="Issue a credit note")
 def invoice_credit_note(request, invoice_id: Id, payload: CreditNoteIn):
-    note = _service(
+    note = call_service(
         services.credit_note_create,
         invoice=_invoice(request, invoice_id),
         amount=payload.amount,
@@ -296,7 +257,7 @@ def invoice_credit_note(request, invoice_id: Id, payload: CreditNoteIn):
 @router.post("/{invoice_id}/pay_link", response={201: PayLinkOut}, summary="Reissue the pay link")
 def invoice_pay_link(request, invoice_id: Id):
     """A new pay link for the customer, shown this once; every earlier link stops working."""
-    url = _service(pay_link_reissue, invoice=_invoice(request, invoice_id), actor=None)
+    url = call_service(pay_link_reissue, invoice=_invoice(request, invoice_id), actor=None)
     return Status(201, {"pay_url": url})
 
 

@@ -4,6 +4,8 @@ Defaults are safe for production (DEBUG off, secure cookies when served over HTT
 exports the development values (see scripts/dev.py).
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
@@ -200,6 +202,21 @@ PAYMENT_GATEWAY_OPTIONS = {
     "ach_settle_seconds": env.float("SANDBOX_ACH_SETTLE_SECONDS", default=30),
     "webhook_secret": env("SANDBOX_WEBHOOK_SECRET", default=""),
 }
+# Partners' own processor accounts (Settings -> Payments), through STRIPE_GATEWAY. STRIPE_API_BASE
+# points the Stripe SDK elsewhere (the local test double); STRIPE_CONNECT_SECRET_KEY is the platform's
+# key for Stripe Connect accounts (a hosted installation); each call waits STRIPE_TIMEOUT_SECONDS and
+# is retried once.
+STRIPE_GATEWAY = env("STRIPE_GATEWAY", default="payments.gateways.stripe.gateway.StripeGateway")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_CONNECT_SECRET_KEY = env("STRIPE_CONNECT_SECRET_KEY", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=25)
+# Fernet keys (comma-separated, newest first) encrypting partners' processor secrets at rest.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
+if DEBUG and not ENCRYPTION_KEYS:  # development only: a key derived from the development SECRET_KEY
+    ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"encryption:{SECRET_KEY}".encode()).digest()).decode()
+    ]
 # An attempt still "pending" after this long lost its worker (crash, deploy): the janitor resolves it
 # by asking the gateway with the same idempotency key. Longer than any gateway call can take.
 PAYMENT_ATTEMPT_STALE_SECONDS = env.int("PAYMENT_ATTEMPT_STALE_SECONDS", default=120)

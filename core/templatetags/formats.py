@@ -1,10 +1,11 @@
-"""{% load formats %}: {{ invoice.total|money:invoice.currency }}, {{ invoice.due_date|day }},
+"""{% load formats %}: {{ invoice.total|money:invoice.currency }}, {{ line.quantity|number }},
+{{ tax.rate|rate }}, {{ invoice.due_date|day }},
 {{ event.created_at|moment }}; the one way each reads (core.money, core.formats)."""
 
 from django import template
 
 from core import formats
-from core.money import format_money
+from core.money import format_money, format_number, format_rate
 
 register = template.Library()
 
@@ -15,6 +16,18 @@ def money(amount_minor, currency: str) -> str:
     if amount_minor is None or amount_minor == "":
         return ""
     return format_money(int(amount_minor), currency)
+
+
+@register.filter
+def number(value) -> str:
+    """{{ line.quantity|number }} -> "2.5" (2.500 as stored), "100" (never "1E+2")."""
+    return "" if value is None or value == "" else format_number(value)
+
+
+@register.filter
+def rate(value) -> str:
+    """{{ line.tax_rate|rate }} -> "8.25%"."""
+    return "" if value is None or value == "" else format_rate(value)
 
 
 @register.filter

@@ -14,6 +14,7 @@ from invoicing import selectors as invoice_selectors
 from partners.permissions import partner_view
 from payments import selectors as payment_selectors
 from payments import services as payment_services
+from payments.card_entry import allow_card_entry, card_entry_context
 from payments.forms import METHOD_FORMS, SENSITIVE_FIELDS
 
 PAGE_SIZE = 50
@@ -131,9 +132,9 @@ def payment_method_add(request, customer_id: int):
     form = METHOD_FORMS[kind](request.POST or None, today=request.partner.today())
     if request.method == "POST" and form.is_valid():
         try:
-            method = payment_services.payment_method_add(
+            method = payment_services.payment_method_new(
                 customer=customer,
-                details=form.details(),
+                **form.method_input(),
                 make_default=form.cleaned_data["make_default"],
                 actor=request.user,
             )
@@ -143,7 +144,17 @@ def payment_method_add(request, customer_id: int):
             messages.success(request, f"{method} saved for {customer.display_name}.")
             return redirect("customer_detail", customer_id=customer.pk)
     context = {"customer": customer, "form": form, "kind": kind, "kinds": METHOD_FORMS}
-    return render(request, "customers/payment_method_form.html", context)
+    if kind == "card" and request.membership.can_write:
+        context |= _card_entry(form, customer)
+    return allow_card_entry(render(request, "customers/payment_method_form.html", context), context)
+
+
+def _card_entry(form, customer) -> dict:
+    try:
+        return card_entry_context(customer=customer)
+    except ValidationError as error:  # the processor is not answering
+        form.add_error(None, error.messages)
+        return {}
 
 
 @require_POST

@@ -10,7 +10,7 @@ from invoicing.forms import CreditNoteForm, MemoForm
 from invoicing.models import Invoice, InvoiceAction
 from payments import selectors as payment_selectors
 from payments.forms import ChargeForm, OfflinePaymentForm, RefundForm
-from payments.models import AttemptStatus, Payment, new_idempotency_key
+from payments.models import AttemptStatus, Payment
 
 
 def charge_form(request, invoice: Invoice, methods, data=None) -> ChargeForm:
@@ -23,7 +23,6 @@ def charge_form(request, invoice: Invoice, methods, data=None) -> ChargeForm:
         initial={
             "payment_method": default,
             "amount": money.format_plain(invoice.amount_due, invoice.currency),
-            "idempotency_key": new_idempotency_key(),
         },
     )
 
@@ -33,10 +32,7 @@ def refund_form(payment: Payment, data=None) -> RefundForm:
         data,
         currency=payment.currency,
         prefix=f"refund-{payment.pk}",
-        initial={
-            "amount": money.format_plain(payment.refundable, payment.currency),
-            "idempotency_key": new_idempotency_key(),
-        },
+        initial={"amount": money.format_plain(payment.refundable, payment.currency)},
     )
 
 
@@ -114,9 +110,11 @@ def _payments_context(request, invoice: Invoice, forms: dict) -> dict:
 
 
 def detail_context(request, invoice: Invoice, **forms) -> dict:
+    lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
-        "lines": invoice.lines.all(),
+        "lines": lines,
+        "taxes": selectors.invoice_taxes(invoice=invoice, lines=lines),
         "events": selectors.invoice_events(invoice=invoice),
         # Every credit note adds its amount to amount_credited, which nothing lowers: none when it is 0.
         "credit_notes": invoice.credit_notes.order_by("created_at") if invoice.amount_credited else [],

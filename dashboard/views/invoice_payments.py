@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from core import money
 from core.forms import apply_errors
+from core.idempotency import ALREADY_SUBMITTED, replayed
 from customers.selectors import customer_payment_methods
 from dashboard.views.invoice_detail import charge_form, refund_form, render_detail
 from invoicing import selectors
@@ -20,23 +21,15 @@ from payments.portal.services import pay_link_reissue
 from payments.services import charge_invoice, refund_create
 
 
-def _already_submitted(request, invoice):
-    messages.info(request, "That form was already submitted; its result is below.")
-    return redirect("invoice_detail", invoice_id=invoice.pk)
-
-
 @require_POST
 @partner_view()
 def invoice_charge(request, invoice_id: int):
     """Charge one of the customer's saved methods now. The form's idempotency key was made when it was
-    rendered, so a double-submitted form finds its first attempt instead of charging again."""
+    drawn, so a double-submitted form gets its first attempt back instead of charging again."""
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
     methods = list(customer_payment_methods(customer=invoice.customer))
     form = charge_form(request, invoice, methods, data=request.POST)
     if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
-        key = form.cleaned_data["idempotency_key"]
-        if payment_selectors.idempotency_key_used(invoice=invoice, key=key):
-            return _already_submitted(request, invoice)
         method = next(m for m in methods if m.pk == form.cleaned_data["payment_method"])
         try:
             attempt = charge_invoice(
@@ -45,18 +38,19 @@ def invoice_charge(request, invoice_id: int):
                 trigger=AttemptTrigger.MANUAL,
                 actor=request.user,
                 amount=form.cleaned_data["amount_minor"],
-                idempotency_key=key,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
-            if payment_selectors.idempotency_key_used(invoice=invoice, key=key):
-                return _already_submitted(request, invoice)  # the other submit won the race
             if not hasattr(error, "error_dict"):  # about the invoice, not the form: paid, charge running
                 messages.error(request, " ".join(error.messages))
                 return redirect("invoice_detail", invoice_id=invoice.pk)
             apply_errors(form, error)
         else:
             amount = money.format_money(attempt.amount, attempt.currency)
-            messages.info(request, f"Charging {amount} to {attempt.method_label}.")
+            messages.info(
+                request,
+                ALREADY_SUBMITTED if replayed(attempt) else f"Charging {amount} to {attempt.method_label}.",
+            )
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, charge_form=form, open_panel="charge")
 
@@ -69,9 +63,6 @@ def invoice_refund(request, invoice_id: int, payment_id: int):
     payment = payment_selectors.invoice_payment_get(invoice=invoice, payment_id=payment_id)
     form = refund_form(payment, data=request.POST)
     if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
-        key = form.cleaned_data["idempotency_key"]
-        if payment_selectors.idempotency_key_used(invoice=invoice, key=key):
-            return _already_submitted(request, invoice)
         try:
             refund = refund_create(
                 payment=payment,
@@ -79,7 +70,7 @@ def invoice_refund(request, invoice_id: int, payment_id: int):
                 reason=form.cleaned_data["reason"],
                 reduce_amount_owed=form.cleaned_data["reduce_amount_owed"],
                 actor=request.user,
-                idempotency_key=key,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
@@ -88,7 +79,9 @@ def invoice_refund(request, invoice_id: int, payment_id: int):
             apply_errors(form, error)
         else:
             amount = money.format_money(refund.amount, refund.currency)
-            if refund.status == RefundStatus.SUCCEEDED:
+            if replayed(refund):
+                messages.info(request, ALREADY_SUBMITTED)
+            elif refund.status == RefundStatus.SUCCEEDED:
                 messages.success(request, f"Refunded {amount}.")
             elif refund.status == RefundStatus.FAILED:
                 messages.error(request, f"The refund of {amount} failed: {refund.failure_message}")

@@ -2,7 +2,6 @@
 service and render; the rules live in invoicing.services."""
 
 import datetime
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from core import money
 from core.forms import apply_errors
+from core.idempotency import ALREADY_SUBMITTED, replayed
 from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
@@ -37,6 +37,7 @@ from invoicing.services import InvoiceInput, LineInput
 from partners.models import Role
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
+from payments.selectors import charge_amount_refusal
 from payments.services import payment_record_offline
 from reminders.selectors import bounced_emails
 
@@ -182,36 +183,21 @@ def _methods(customer: Customer | None):
 
 
 def _preview_totals(form: InvoiceForm, partner) -> dict:
-    """Subtotal, tax and total of what is typed so far, by the same function that totals invoices."""
-    data = form.data if form.is_bound else form.initial
-    currency = data.get("currency") or partner.default_currency
-    if currency not in money.CURRENCY_EXPONENTS:
-        currency = partner.default_currency
-    amounts = []
-    for line in form.lines.typed():
-        try:
-            quantity = Decimal((line.get("quantity") or "1").replace(",", "."))
-            rate = Decimal((line.get("tax_rate") or "0").replace(",", "."))
-            price = money.parse_amount(line.get("unit_price") or "", currency)
-        except (money.MoneyError, ArithmeticError, ValueError):
-            continue
-        if quantity.is_finite() and rate.is_finite():
-            amounts.append(money.line_amounts(quantity=quantity, unit_price=price, tax_rate=rate))
+    """Subtotal, taxes and total of what is typed so far, by the parsing and the totals function that
+    saved invoices use. A row that can't be read yet is left out (its error shows on submit)."""
+    currency = form.lines.form_kwargs["currency"]
+    amounts = form.lines.priced()
     if not amounts:
         try:
-            amounts = [
-                money.line_amounts(
-                    quantity=1, unit_price=money.parse_amount(data.get("amount") or "", currency), tax_rate=0
-                )
-            ]
+            price = money.parse_amount(
+                (form.data if form.is_bound else form.initial).get("amount") or "", currency
+            )
         except money.MoneyError:
-            amounts = []
+            pass
+        else:
+            amounts = [money.line_amounts(quantity=1, unit_price=price, tax_rate=0)]
     totals = money.invoice_totals(amounts)
-    return {
-        "subtotal": money.format_money(totals.subtotal, currency),
-        "tax": money.format_money(totals.tax, currency),
-        "total": money.format_money(totals.total, currency),
-    }
+    return {"currency": currency, "figures": totals}
 
 
 def form_customer(request, form: InvoiceForm) -> Customer:
@@ -279,11 +265,19 @@ def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None
         with transaction.atomic():
             data = _invoice_input(request, form)
             if invoice is None:
-                return services.invoice_create(
+                saved = services.invoice_create(
                     partner=request.partner, data=data, created_by=request.user, finalize=finalize
                 )
-            invoice = services.invoice_update_draft(invoice=invoice, data=data, actor=request.user)
-            return services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
+            else:
+                invoice = services.invoice_update_draft(invoice=invoice, data=data, actor=request.user)
+                saved = (
+                    services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
+                )
+            if refusal := charge_amount_refusal(
+                partner=request.partner, amount=saved.total, currency=saved.currency
+            ):
+                raise ValidationError({"amount": refusal})  # the processor could never charge it: not made
+            return saved
     except ValidationError as error:
         apply_errors(form, error, FIELD_FOR_SERVICE_ERROR)
         return None
@@ -470,7 +464,7 @@ def invoice_record_payment(request, invoice_id: int):
     form = OfflinePaymentForm(request.POST, currency=invoice.currency)
     if form.is_valid() and form.cleaned_data["amount_minor"] is not None:
         try:
-            payment_record_offline(
+            payment = payment_record_offline(
                 invoice=invoice,
                 amount=form.cleaned_data["amount_minor"],
                 method=form.cleaned_data["method"],
@@ -478,11 +472,12 @@ def invoice_record_payment(request, invoice_id: int):
                 reference=form.cleaned_data["reference"],
                 keep_excess_as_credit=form.cleaned_data["keep_excess_as_credit"],
                 actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Payment recorded.")
+            messages.success(request, ALREADY_SUBMITTED if replayed(payment) else "Payment recorded.")
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, payment_form=form, open_panel="payment")
 
@@ -499,10 +494,13 @@ def invoice_credit_note(request, invoice_id: int):
                 amount=form.cleaned_data["amount_minor"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Credit note {note.number} issued.")
+            messages.success(
+                request, ALREADY_SUBMITTED if replayed(note) else f"Credit note {note.number} issued."
+            )
             return redirect("invoice_detail", invoice_id=invoice.pk)
     return render_detail(request, invoice, credit_form=form, open_panel="credit")

@@ -105,27 +105,30 @@ def lines_totals(lines: list[LineInput]) -> money.Totals:
 
 
 def _write_lines(invoice: Invoice, lines: list[LineInput]) -> None:
+    """Store the lines as they are priced (quantity and rate at their stored precision) with each one's
+    share of its rate's tax, and the totals of core.money.invoice_totals."""
     invoice.lines.all().delete()
-    rows = []
-    for position, line in enumerate(lines):
-        amounts = money.line_amounts(
-            quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate
+    priced = [
+        money.line_amounts(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
+        for line in lines
+    ]
+    totals = money.invoice_totals(priced)
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            partner_id=invoice.partner_id,
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            quantity=amounts.quantity,
+            unit_price=line.unit_price,
+            tax_rate=amounts.tax_rate,
+            amount=amounts.amount,
+            tax_amount=tax_share,
         )
-        rows.append(
-            InvoiceLine(
-                partner_id=invoice.partner_id,
-                invoice=invoice,
-                position=position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
-                amount=amounts.amount,
-                tax_amount=amounts.tax,
-            )
+        for position, (line, amounts, tax_share) in enumerate(
+            zip(lines, priced, totals.line_taxes, strict=True)
         )
-    InvoiceLine.objects.bulk_create(rows)
-    totals = lines_totals(lines)
+    )
     invoice.subtotal, invoice.tax_total, invoice.total = totals.subtotal, totals.tax, totals.total
     _recompute_due(invoice)
 

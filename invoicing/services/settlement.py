@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core import money
+from core import idempotency, money
 from invoicing import signals
 from invoicing.models import (
     CreditNote,
@@ -92,9 +92,21 @@ def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None)
 
 
 @transaction.atomic
-def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: User | None) -> CreditNote:
-    """Reduce what is due on an issued invoice. Crediting everything cancels it (void, number kept)."""
+def credit_note_create(
+    *, invoice: Invoice, amount: int, reason: str, actor: User | None, idempotency_key: str | None = None
+) -> CreditNote:
+    """Reduce what is due on an issued invoice. Crediting everything cancels it (void, number kept).
+    A repeat of the form's `idempotency_key` gets the credit note its first submit issued."""
     invoice = _lock(invoice)
+    return idempotency.once(
+        CreditNote,
+        partner_id=invoice.partner_id,
+        key=idempotency_key,
+        create=lambda: _credit_note_issue(invoice, amount, reason, actor=actor, key=idempotency_key),
+    )
+
+
+def _credit_note_issue(invoice: Invoice, amount: int, reason: str, *, actor: User | None, key) -> CreditNote:
     if refusal := invoice.refusal(InvoiceAction.CREDIT_NOTE):
         raise ValidationError(refusal)
     # Refused while a charge is in flight: settling now could charge a customer who owes nothing.
@@ -106,7 +118,7 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
         raise ValidationError({"amount": f"A credit note can't exceed the {due} still due."})
     if not reason.strip():
         raise ValidationError({"reason": "Say why, for the customer and your books."})
-    note = _credit_note(invoice, amount, reason, actor=actor)
+    note = _credit_note(invoice, amount, reason, actor=actor, idempotency_key=key)
     _recompute_due(invoice)
     fields = ["amount_credited", "amount_due", "version", "updated_at"]
     if invoice.amount_due == 0:
@@ -131,7 +143,9 @@ def credit_note_create(*, invoice: Invoice, amount: int, reason: str, actor: Use
     return note
 
 
-def _credit_note(invoice: Invoice, amount: int, reason: str, *, actor: User | None) -> CreditNote:
+def _credit_note(
+    invoice: Invoice, amount: int, reason: str, *, actor: User | None, idempotency_key: str | None = None
+) -> CreditNote:
     partner = invoice.partner
     note = CreditNote.objects.create(
         partner=partner,
@@ -140,6 +154,7 @@ def _credit_note(invoice: Invoice, amount: int, reason: str, *, actor: User | No
         amount=amount,
         currency=invoice.currency,
         reason=reason.strip(),
+        idempotency_key=idempotency_key,
         created_by=actor,
     )
     invoice.amount_credited += amount

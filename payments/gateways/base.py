@@ -7,6 +7,7 @@ sending the same key twice returns the first result and never moves money twice.
 
 import abc
 import dataclasses
+import datetime
 import enum
 from collections.abc import Mapping
 
@@ -20,6 +21,7 @@ class ChargeStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     PROCESSING = "processing"  # bank debits: accepted, settles or fails later (webhook)
+    REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (3-D Secure)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -69,6 +71,8 @@ class Charge:
     message: str = ""
     hard_decline: bool = False  # the processor says: never retry this method
     amount_refunded: int = 0
+    fee: int | None = None  # what the processor kept, where it reports it
+    disputed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +87,20 @@ class RefundResult:
 class WebhookEvent:
     id: str
     type: str
-    charge_id: str
+    charge_id: str  # the charge the event is about ("" if none: an account event)
+    object_id: str = ""  # the object the event carries (a dispute, a refund, the account)
+    account: str = ""  # the processor account it happened in (Stripe Connect)
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSetup:
+    """What the browser needs to collect a payment method in the processor's own fields."""
+
+    processor: str
+    publishable_key: str = ""
+    client_secret: str = ""  # Stripe: a SetupIntent's secret, confirmed by Stripe.js
+    reference: str = ""  # what the server keeps to finish the setup (Stripe: the SetupIntent id)
+    account: str = ""  # Stripe Connect: the connected account Stripe.js acts for
 
 
 class GatewayError(Exception):
@@ -121,14 +138,34 @@ class Gateway(abc.ABC):
         """Tokenize card or account details; the numbers go no further than this call."""
 
     @abc.abstractmethod
+    def setup_start(self) -> MethodSetup:
+        """Start collecting a payment method in the browser (card numbers never reach our server)."""
+
+    @abc.abstractmethod
+    def setup_finish(self, reference: str) -> SavedMethod:
+        """The method the browser saved: `reference` is what the browser sent back (an opaque token or
+        the processor's id). Raises MethodRejected with a message for the customer."""
+
+    @abc.abstractmethod
     def charge(
-        self, *, token: str, amount: int, currency: str, idempotency_key: str, description: str = ""
+        self,
+        *,
+        token: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: Mapping[str, str] | None = None,
     ) -> Charge:
         """Charge a saved method. A decline is a FAILED charge; no answer raises GatewayUnavailable."""
 
     @abc.abstractmethod
-    def find_charge(self, idempotency_key: str) -> Charge | None:
-        """The charge made with this key, or None if the processor never received it."""
+    def find_charge(
+        self, idempotency_key: str, *, token: str = "", since: datetime.datetime | None = None
+    ) -> Charge | None:
+        """The charge made with this key, or None if the processor never received it. `token` and
+        `since` (the method charged, when the attempt began) let a processor without lookup by key
+        find it among the method's charges."""
 
     @abc.abstractmethod
     def get_charge(self, charge_id: str) -> Charge:
@@ -142,3 +179,7 @@ class Gateway(abc.ABC):
     @abc.abstractmethod
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         """Verify a webhook's signature and freshness and read it; raises WebhookInvalid."""
+
+    def amount_refusal(self, amount: int, currency: str) -> str | None:
+        """Why the processor could not charge this amount (below its minimum, ...), or None."""
+        return None

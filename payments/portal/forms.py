@@ -1,6 +1,7 @@
 from django import forms
 
-from payments.forms import BankAccountForm, CardForm, KeyedForm
+from core.forms import KeyedForm
+from payments.forms import BankAccountForm, CardReferenceForm
 
 
 class FreshLinkForm(forms.Form):
@@ -53,7 +54,7 @@ class _PayNewFields(KeyedForm):
         return cleaned
 
 
-class PayNewCardForm(_PayNewFields, CardForm):
+class PayNewCardForm(_PayNewFields, CardReferenceForm):
     pass
 
 

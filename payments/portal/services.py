@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core import idempotency
 from customers.models import PaymentMethod
 from invoicing.models import EventKind, Invoice, InvoiceAction
 from invoicing.services import invoice_event, invoice_lock
@@ -23,8 +24,8 @@ from partners.tokens import token_hash, token_new
 from payments import signals
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
-from payments.portal.selectors import LinkState, ResolvedLink, customer_attempt, invoices_for_lookup
-from payments.services import charge_invoice, customer_set_autopay, payment_method_add, payment_method_remove
+from payments.portal.selectors import LinkState, ResolvedLink, invoices_for_lookup
+from payments.services import charge_invoice, customer_set_autopay, payment_method_new, payment_method_remove
 
 VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
 
@@ -139,12 +140,14 @@ def pay_with_saved_method(*, invoice: Invoice, method_id: int, idempotency_key: 
 def pay_with_new_method(
     *,
     invoice: Invoice,
-    details: CardDetails | BankAccountDetails,
+    details: CardDetails | BankAccountDetails | None = None,
+    reference: str = "",
     save: bool,
     autopay: bool,
     idempotency_key: str,
 ) -> PaymentAttempt:
-    """The customer's one-form payment with a card or bank account typed on the pay page.
+    """The customer's one-form payment with a card entered on the pay page (in the processor's own
+    fields: `reference`) or a sandbox bank account (`details`).
 
     The method is saved through the gateway like any other (only its token and last 4 are kept) and
     charged through the same exactly-once path. Not kept ("Save it for next time" unticked), it is
@@ -153,18 +156,23 @@ def pay_with_new_method(
     never retried. Kept with Auto-Pay, it becomes the default that Auto-Pay charges.
     """
     invoice = invoice_lock(invoice)  # lock order: the invoice before the customer
-    if earlier := customer_attempt(invoice=invoice, key=idempotency_key):
-        return earlier  # the same form submitted twice: nothing is saved or charged again
-    method = payment_method_add(customer=invoice.customer, details=details, make_default=save and autopay)
-    attempt = charge_invoice(
-        invoice=invoice,
-        method=method,
-        trigger=AttemptTrigger.CUSTOMER,
-        actor=None,
-        idempotency_key=idempotency_key,
-    )
-    if not save:
-        payment_method_remove(method=method)
-    elif autopay:
-        customer_set_autopay(customer=invoice.customer, enabled=True)
-    return attempt
+
+    def pay() -> PaymentAttempt:
+        method = payment_method_new(
+            customer=invoice.customer, details=details, reference=reference, make_default=save and autopay
+        )
+        attempt = charge_invoice(
+            invoice=invoice,
+            method=method,
+            trigger=AttemptTrigger.CUSTOMER,
+            actor=None,
+            idempotency_key=idempotency_key,
+        )
+        if not save:
+            payment_method_remove(method=method)
+        elif autopay:
+            customer_set_autopay(customer=invoice.customer, enabled=True)
+        return attempt
+
+    # The same form submitted twice gets its first attempt: nothing is saved or charged again.
+    return idempotency.once(PaymentAttempt, partner_id=invoice.partner_id, key=idempotency_key, create=pay)

@@ -24,10 +24,12 @@ from core import money
 from core.forms import apply_errors
 from invoicing.models import InvoiceAction
 from invoicing.pdf import brand_colours, invoice_pdf_get
+from invoicing.selectors import invoice_taxes
 from partners.ratelimit import client_ip, rate_limit_allows
 from partners.tokens import token_hash
+from payments.card_entry import allow_card_entry, card_entry_context
 from payments.forms import SENSITIVE_FIELDS
-from payments.models import AttemptStatus, PayLink, new_idempotency_key
+from payments.models import AttemptStatus, PayLink
 from payments.portal import selectors, services
 from payments.portal.forms import PAY_NEW_FORMS, ConfirmPaymentForm, FreshLinkForm, LookupForm
 from payments.selectors import invoice_live_attempt
@@ -60,6 +62,7 @@ def pay_link_view(view):
         link = resolved.link
         link.raw_token = token  # for this page's own URLs; never stored
         partner = link.invoice.partner
+        request.payments_partner = partner  # whose processor (test mode or not) the page shows
         previous = timezone.get_current_timezone()
         timezone.activate(partner.zone)
         try:
@@ -159,21 +162,27 @@ def _pay_new_form(invoice, kind: str | None, data=None):
     """The one-form payment with a new card (or, with ?kind=bank_account, a bank account); its key is
     made when the page is drawn, so submitting the same page twice charges once."""
     kind = kind if kind in PAY_NEW_FORMS else "card"
-    return PAY_NEW_FORMS[kind](
-        data, initial={"idempotency_key": new_idempotency_key()}, today=invoice.partner.today()
-    )
+    return PAY_NEW_FORMS[kind](data, today=invoice.partner.today())
 
 
 def _page_context(link: PayLink, **extra) -> dict:
     invoice = link.invoice
     payable = selectors.invoice_is_payable(invoice)
+    new_form = extra.get("new_form")
+    if payable and new_form is not None and new_form.kind == "card":
+        try:
+            extra.update(card_entry_context(customer=invoice.customer))
+        except ValidationError as error:  # the processor is not answering: say so where the card goes
+            new_form.add_error(None, error.messages)
+    lines = list(invoice.lines.all())
     return {
         "invoice": invoice,
         "partner": invoice.partner,
         "brand_colour": invoice.partner.brand_colour.lstrip("#"),
         "seller": invoice.seller,
         "buyer": invoice.buyer,
-        "lines": invoice.lines.all(),
+        "lines": lines,
+        "taxes": invoice_taxes(invoice=invoice, lines=lines),
         "token": link.raw_token,
         "payable": payable,
         "live_attempt": invoice_live_attempt(invoice=invoice) if payable else None,
@@ -189,7 +198,8 @@ def _page_context(link: PayLink, **extra) -> dict:
 def pay_page(request, link: PayLink):
     services.pay_link_record_view(link=link)
     new_form = _pay_new_form(link.invoice, request.GET.get("kind"))
-    return render(request, "payments/portal/invoice.html", _page_context(link, new_form=new_form))
+    context = _page_context(link, new_form=new_form)
+    return allow_card_entry(render(request, "payments/portal/invoice.html", context), context)
 
 
 @sensitive_post_parameters(*SENSITIVE_FIELDS)
@@ -215,19 +225,18 @@ def pay_new(request, link: PayLink):
             try:
                 services.pay_with_new_method(
                     invoice=invoice,
-                    details=form.details(),
+                    **form.method_input(),
                     save=form.cleaned_data["save_method"],
                     autopay=form.cleaned_data["autopay"],
                     idempotency_key=key,
                 )
             except ValidationError as error:
-                if selectors.customer_attempt(invoice=invoice, key=key):
-                    return _to_result(link, key)  # the other submit won the race
-                apply_errors(form, error, {"payment_method": "card_number"})
+                field = "method_reference" if form.kind == "card" else "account_number"
+                apply_errors(form, error, {"payment_method": field})
             else:
                 return _to_result(link, key)
     context = _page_context(link, new_form=form)
-    return render(request, "payments/portal/invoice.html", context, status=400)
+    return allow_card_entry(render(request, "payments/portal/invoice.html", context, status=400), context)
 
 
 @pay_link_view
@@ -255,7 +264,7 @@ def pay_confirm(request, link: PayLink):
             or invoice_live_attempt(invoice=invoice)
         ):
             return redirect(page)
-        form = ConfirmPaymentForm(initial={"method": method.pk, "idempotency_key": new_idempotency_key()})
+        form = ConfirmPaymentForm(initial={"method": method.pk})
         return render(request, "payments/portal/confirm.html", _page_context(link, form=form, method=method))
     form = ConfirmPaymentForm(request.POST)
     error = None
@@ -273,8 +282,6 @@ def pay_confirm(request, link: PayLink):
                     invoice=invoice, method_id=form.cleaned_data["method"], idempotency_key=key
                 )
             except ValidationError as exc:
-                if selectors.customer_attempt(invoice=invoice, key=key):
-                    return _to_result(link, key)  # the other submit won the race
                 error = " ".join(exc.messages)
             else:
                 return _to_result(link, key)

@@ -7,6 +7,7 @@
     offline    money received outside the gateway
     refunds    refunds, each with its own key
     webhooks   gateway webhooks
+    processors each partner's processor account (Settings -> Payments)
 
 Callers import from `payments.services`; the modules are how the code is read, not an API.
 """
@@ -39,11 +40,21 @@ from payments.services.charging import (
 from payments.services.methods import (
     customer_set_autopay,
     payment_method_add,
+    payment_method_new,
     payment_method_remove,
+    payment_method_save,
     payment_method_set_default,
+    payment_method_setup,
 )
 from payments.services.offline import (
     payment_record_offline,
+)
+from payments.services.processors import (
+    processor_account_event,
+    processor_connect_stripe,
+    processor_disconnect,
+    processor_use_sandbox,
+    webhook_token_hash,
 )
 from payments.services.refunds import (
     refund_create,
@@ -75,12 +86,20 @@ __all__ = [
     "method_to_charge",
     "methods_to_charge",
     "payment_method_add",
+    "payment_method_new",
     "payment_method_remove",
+    "payment_method_save",
     "payment_method_set_default",
+    "payment_method_setup",
     "payment_record_offline",
+    "processor_account_event",
+    "processor_connect_stripe",
+    "processor_disconnect",
+    "processor_use_sandbox",
     "receive_money",
     "refund_create",
     "refund_execute",
     "refunds_resolve_stale",
     "webhook_receive",
+    "webhook_token_hash",
 ]

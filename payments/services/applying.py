@@ -75,6 +75,8 @@ def receive_money(
     reference: str = "",
     attempt: PaymentAttempt | None = None,
     charge_id: str = "",
+    idempotency_key: str | None = None,
+    processor_fee: int | None = None,
 ) -> Payment:
     """Record money that arrived for a locked invoice. What the invoice no longer owes (it was paid
     some other way meanwhile) becomes customer credit: money is never silently dropped."""
@@ -92,6 +94,8 @@ def receive_money(
         recorded_by=actor,
         attempt=attempt,
         gateway_charge_id=charge_id,
+        processor_fee=processor_fee,
+        idempotency_key=idempotency_key,
     )
     if applied:
         invoice_apply_payment(

@@ -32,6 +32,15 @@ from payments.services.charging import _local_midnight
 
 logger = logging.getLogger(__name__)
 
+# An off-session charge the customer's bank wants authenticated (3-D Secure, SCA): not a decline, and
+# never retried blindly; the failure email's pay link lets the customer pay on the page, authenticating.
+AUTHENTICATION_REQUIRED = "authentication_required"
+AUTHENTICATION_MESSAGE = "The bank asks the customer to confirm this payment (3-D Secure)."
+WAITING_FOR_THE_CUSTOMER = (
+    "Waiting for the customer: their bank asks them to confirm the payment. They were emailed a link to "
+    "pay and authenticate it."
+)
+
 
 # What the gateway said to a charge request: the charge, or why there is none (GatewayUnavailable: we
 # don't know whether it charged; any other GatewayError: it refused the request, nothing moved).
@@ -57,12 +66,17 @@ def attempt_send(attempt: PaymentAttempt) -> PaymentAttempt:
 def attempt_call(attempt: PaymentAttempt) -> Outcome:
     """Ask the gateway to charge a committed attempt, with its key. Records nothing."""
     try:
-        return get_gateway().charge(
+        return get_gateway(attempt.partner_id, processor=attempt.gateway).charge(
             token=attempt.gateway_token,
             amount=attempt.amount,
             currency=attempt.currency,
             idempotency_key=attempt.idempotency_key,
             description=f"Invoice {attempt.invoice.number}",
+            metadata={
+                "attempt": str(attempt.pk),
+                "invoice": attempt.invoice.number,
+                "partner": str(attempt.partner_id),
+            },
         )
     except GatewayUnavailable as error:
         logger.warning(
@@ -180,7 +194,11 @@ def _apply_charge(invoice: Invoice, attempt: PaymentAttempt, charge: Charge) -> 
             received_on=invoice.partner.today(),
             attempt=attempt,
             charge_id=charge.id,
+            processor_fee=charge.fee,
         )
+        return
+    if charge.status == ChargeStatus.REQUIRES_ACTION:  # not a decline: the customer must authenticate
+        _fail(invoice, attempt, code=AUTHENTICATION_REQUIRED, message=AUTHENTICATION_MESSAGE, hard=False)
         return
     _fail(
         invoice,
@@ -243,9 +261,13 @@ def _fail(invoice: Invoice, attempt: PaymentAttempt, *, code: str, message: str,
 
 
 def _schedule_retry(invoice: Invoice, attempt: PaymentAttempt) -> None:
-    """Soft declines are retried `partner.charge_retry_days` after the first try; hard ones never."""
+    """Soft declines are retried `partner.charge_retry_days` after the first try; hard ones never, nor
+    a charge the bank wants the customer to authenticate (they were emailed a pay link that does)."""
     partner = invoice.partner
     retry_days = sorted(partner.charge_retry_days or [])
+    if attempt.decline_code == AUTHENTICATION_REQUIRED:
+        invoice_stop_collection(invoice=invoice, reason=WAITING_FOR_THE_CUSTOMER, write_off=False)
+        return
     if attempt.hard_decline:
         invoice_stop_collection(
             invoice=invoice,

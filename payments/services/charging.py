@@ -21,7 +21,7 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from core import money
+from core import idempotency, money
 from core.formats import format_day
 from core.tasks import enqueue
 from customers.models import PaymentMethod
@@ -162,18 +162,23 @@ def charge_invoice(
     amount: int | None = None,
     idempotency_key: str | None = None,
 ) -> PaymentAttempt:
-    """Start a charge and hand it to a worker once committed (the janitor covers a lost hand-off)."""
+    """Start a charge and hand it to a worker once committed (the janitor covers a lost hand-off). A
+    repeat of the form's `idempotency_key` gets the attempt its first submit started, charged once."""
     invoice = invoice_lock(invoice)
-    attempt = attempt_start(
-        invoice=invoice,
-        method=method,
-        trigger=trigger,
-        actor=actor,
-        amount=amount,
-        idempotency_key=idempotency_key,
-    )
-    _send_after_commit(attempt)
-    return attempt
+
+    def start() -> PaymentAttempt:
+        attempt = attempt_start(
+            invoice=invoice,
+            method=method,
+            trigger=trigger,
+            actor=actor,
+            amount=amount,
+            idempotency_key=idempotency_key,
+        )
+        _send_after_commit(attempt)
+        return attempt
+
+    return idempotency.once(PaymentAttempt, partner_id=invoice.partner_id, key=idempotency_key, create=start)
 
 
 def _send_after_commit(attempt: PaymentAttempt) -> None:

@@ -40,15 +40,59 @@ def payment_method_add(
     make_default: bool,
     actor: User | None = None,
 ) -> PaymentMethod:
-    """Save a card or bank account through the gateway; only its token and display details are kept."""
-    gateway = get_gateway()
+    """Save a card or bank account through the gateway; only its token and display details are kept.
+    (The sandbox only: a real processor takes card numbers in its own fields, `payment_method_save`.)"""
+    gateway = get_gateway(customer.partner_id)
+    return _keep(customer, gateway, lambda: gateway.save_method(details), make_default, actor)
+
+
+def payment_method_setup(*, customer: Customer):
+    """What the page needs to collect a method in the browser (payments.gateways.base.MethodSetup)."""
     try:
-        saved = gateway.save_method(details)
+        return get_gateway(customer.partner_id).setup_start()
+    except GatewayError as error:
+        logger.warning("Starting a method setup for customer %s failed: %s", customer.pk, error)
+        raise ValidationError("The payment processor is not answering. Try again in a moment.") from None
+
+
+@transaction.atomic
+def payment_method_save(
+    *, customer: Customer, reference: str, make_default: bool, actor: User | None = None
+) -> PaymentMethod:
+    """Keep the method the browser saved with the processor: `reference` is the processor's id (a
+    Stripe SetupIntent) or the sandbox script's token; no card number ever reaches this server."""
+    gateway = get_gateway(customer.partner_id)
+    return _keep(customer, gateway, lambda: gateway.setup_finish(reference), make_default, actor)
+
+
+def payment_method_new(
+    *,
+    customer: Customer,
+    make_default: bool,
+    details: CardDetails | BankAccountDetails | None = None,
+    reference: str = "",
+    actor: User | None = None,
+) -> PaymentMethod:
+    """A method from a page's form: the processor's reference for a card entered in its own fields, or
+    (the sandbox's bank accounts) the details themselves."""
+    if reference:
+        return payment_method_save(
+            customer=customer, reference=reference, make_default=make_default, actor=actor
+        )
+    return payment_method_add(customer=customer, details=details, make_default=make_default, actor=actor)
+
+
+def _keep(customer: Customer, gateway, save, make_default: bool, actor: User | None) -> PaymentMethod:
+    try:
+        saved = save()
     except MethodRejected as error:
         raise ValidationError(str(error)) from None
     except GatewayError as error:
         logger.warning("Saving a payment method for customer %s failed: %s", customer.pk, error)
         raise ValidationError("The payment processor could not save this method. Try again.") from None
+    today = customer.partner.today()  # a card works to the end of its expiry month, the partner's time
+    if saved.exp_year and (saved.exp_year, saved.exp_month) < (today.year, today.month):
+        raise ValidationError(f"This card expired at the end of {saved.exp_month:02d}/{saved.exp_year}.")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     has_default = PaymentMethod.objects.filter(customer=customer, removed_at=None, is_default=True).exists()
     if make_default and has_default:

@@ -5,7 +5,7 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core import money
+from core import idempotency, money
 from invoicing.models import Invoice, InvoiceAction
 from invoicing.services import (
     invoice_lock,
@@ -30,12 +30,34 @@ def payment_record_offline(
     reference: str = "",
     keep_excess_as_credit: bool = False,
     actor: User | None,
+    idempotency_key: str | None = None,
 ) -> Payment:
     """Record a check, bank transfer or cash the partner received. Partial amounts are fine; more than
-    is due only when the partner says to keep the rest as customer credit."""
+    is due only when the partner says to keep the rest as customer credit. A repeat of the form's
+    `idempotency_key` gets the payment its first submit recorded."""
+    invoice = invoice_lock(invoice)
+    return idempotency.once(
+        Payment,
+        partner_id=invoice.partner_id,
+        key=idempotency_key,
+        create=lambda: _record(
+            invoice,
+            amount=amount,
+            method=method,
+            received_on=received_on,
+            reference=reference,
+            keep_excess_as_credit=keep_excess_as_credit,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        ),
+    )
+
+
+def _record(
+    invoice: Invoice, *, amount, method, received_on, reference, keep_excess_as_credit, actor, idempotency_key
+):
     if method not in OFFLINE_METHODS:
         raise ValidationError({"method": "Choose check, bank transfer, cash or other."})
-    invoice = invoice_lock(invoice)
     today = invoice.partner.today()
     if received_on > today:
         raise ValidationError({"received_on": "The date received can't be in the future."})
@@ -66,4 +88,5 @@ def payment_record_offline(
         actor=actor,
         received_on=received_on,
         reference=reference,
+        idempotency_key=idempotency_key,
     )

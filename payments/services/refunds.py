@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from core import money
+from core import idempotency, money
 from invoicing.models import Invoice
 from invoicing.services import (
     invoice_apply_refund,
@@ -37,7 +37,10 @@ def refund_create(
     idempotency_key: str | None = None,
 ) -> Refund:
     """Give money back from a payment. Must run outside a transaction: the refund row is committed
-    before the gateway is called, so a crash leaves a row the janitor finishes with the same key."""
+    before the gateway is called, so a crash leaves a row the janitor finishes with the same key.
+
+    A repeat of the form's `idempotency_key` gets the refund its first submit made, as it is now: the
+    first submit (or the janitor) is the one that asks the gateway, with that same key."""
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("refund_create commits before calling the gateway; call it outside a transaction")
     refund = _refund_begin(
@@ -48,7 +51,7 @@ def refund_create(
         actor=actor,
         idempotency_key=idempotency_key,
     )
-    if refund.status != RefundStatus.PENDING:
+    if refund.status != RefundStatus.PENDING or idempotency.replayed(refund):
         return refund
     return refund_execute(refund_id=refund.pk)
 
@@ -57,49 +60,51 @@ def refund_create(
 def _refund_begin(*, payment, amount, reason, reduce_amount_owed, actor, idempotency_key) -> Refund:
     invoice = invoice_lock(payment.invoice)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if idempotency_key and (earlier := Refund.objects.filter(idempotency_key=idempotency_key).first()):
-        return earlier  # the same form submitted twice
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why, for the customer and your books."})
-    pending = sum(
-        Refund.objects.filter(payment=payment, status=RefundStatus.PENDING).values_list("amount", flat=True)
-    )
-    refundable = payment.refundable - pending
-    if amount <= 0:
-        raise ValidationError({"amount": "Enter an amount greater than zero."})
-    if amount > refundable:
-        left = money.format_money(max(refundable, 0), payment.currency)
-        raise ValidationError(
-            {"amount": f"That is more than the {left} of this payment that can be refunded."}
+
+    def begin() -> Refund:
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why, for the customer and your books."})
+        pending = Refund.objects.filter(payment=payment, status=RefundStatus.PENDING).values_list(
+            "amount", flat=True
         )
-    fields = {"idempotency_key": idempotency_key} if idempotency_key else {}
-    try:
-        with transaction.atomic():
-            return Refund.objects.create(
-                partner_id=invoice.partner_id,
-                payment=payment,
-                invoice=invoice,
-                amount=amount,
-                currency=payment.currency,
-                reason=reason.strip()[:500],
-                reduce_amount_owed=reduce_amount_owed,
-                created_by=actor,
-                **fields,
+        refundable = payment.refundable - sum(pending)
+        if amount <= 0:
+            raise ValidationError({"amount": "Enter an amount greater than zero."})
+        if amount > refundable:
+            left = money.format_money(max(refundable, 0), payment.currency)
+            raise ValidationError(
+                {"amount": f"That is more than the {left} of this payment that can be refunded."}
             )
-    except IntegrityError:
-        raise ValidationError("This refund was already submitted.") from None
+        return Refund.objects.create(
+            partner_id=invoice.partner_id,
+            payment=payment,
+            invoice=invoice,
+            amount=amount,
+            currency=payment.currency,
+            reason=reason.strip()[:500],
+            reduce_amount_owed=reduce_amount_owed,
+            created_by=actor,
+            **({"idempotency_key": idempotency_key} if idempotency_key else {}),
+        )
+
+    try:
+        return idempotency.once(Refund, partner_id=invoice.partner_id, key=idempotency_key, create=begin)
+    except IntegrityError:  # the key is another partner's refund's (keys are unique platform-wide)
+        raise ValidationError("This form is out of date. Reload the page and try again.") from None
 
 
 def refund_execute(*, refund_id: int) -> Refund:
     """Send a pending refund to the gateway (same key every time) and record the result."""
     with scopes_disabled():  # also the janitor's, across partners
-        refund = Refund.objects.select_related("payment").get(pk=refund_id)
+        refund = Refund.objects.select_related("payment__attempt").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
     if not refund.payment.gateway_charge_id:
         return _refund_finish(refund_id=refund_id, gateway_refund_id="")  # money returned by hand
+    attempt = refund.payment.attempt
     try:
-        result = get_gateway().refund(
+        gateway = get_gateway(refund.partner_id, processor=attempt.gateway if attempt else None)
+        result = gateway.refund(
             charge_id=refund.payment.gateway_charge_id,
             amount=refund.amount,
             idempotency_key=refund.idempotency_key,

@@ -15,6 +15,7 @@ from payments.services import payment_record_offline
 from tests.api.conftest import Api, new_key
 from tests.factories.invoicing import customer_for, make_invoice
 from tests.factories.payments import card_for
+from tests.factories.recurring import make_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,7 @@ def _objects_of(partner):
             partner=partner, type="invoice.paid", object_id=invoice.pk, payload={}
         )
         delivery = WebhookDelivery.objects.create(partner=partner, event=event, endpoint=endpoint)
+    schedule = make_schedule(partner, start_date=partner.today(), customer=customer)
     return {
         "customer_id": customer.pk,
         "payment_method_id": method.pk,
@@ -62,6 +64,7 @@ def _objects_of(partner):
         "refund_id": refund.pk,
         "endpoint_id": endpoint.pk,
         "delivery_id": delivery.pk,
+        "recurring_payment_id": schedule.pk,
     }
 
 
@@ -73,6 +76,8 @@ BODIES = {
     ("post", "/api/v1/payments/{payment_id}/refunds"): {"amount": 10, "reason": "x"},
     ("patch", "/api/v1/invoices/{invoice_id}"): {"memo": "x"},
     ("patch", "/api/v1/webhook_endpoints/{endpoint_id}"): {"description": "x"},
+    ("post", "/api/v1/recurring_payments"): None,
+    ("patch", "/api/v1/recurring_payments/{recurring_payment_id}"): {"memo": "x"},
 }
 
 
@@ -89,7 +94,7 @@ def test_every_route_with_another_partners_ids_is_not_found(partner, other_partn
         assert response.status_code == 404, (method, path, response.status_code, response.content[:200])
         assert response["Content-Type"] == "application/problem+json"
         checked += 1
-    assert checked >= 25
+    assert checked >= 30
     with scopes_disabled():
         assert Customer.objects.get(pk=ids["customer_id"]).name != "Mallory"
 

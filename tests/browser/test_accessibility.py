@@ -93,8 +93,11 @@ def test_the_customers_pages_have_no_serious_accessibility_violations(axe_page):
 
     page.goto(f"/pay/{token}/")
     page.get_by_label("Card number").fill("4242 4242 4242 4241")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
     page.get_by_role("button", name=re.compile(r"^Pay \$1,250\.00$")).click()
-    expect(page.get_by_text("That card number is not valid; check the digits.")).to_be_visible()
+    expect(
+        page.get_by_text("This is test mode: use a test card such as 4242 4242 4242 4242.")
+    ).to_be_visible()
     scan(page, "payment form with errors")
 
     page.goto(f"/pay/{token}/")

@@ -16,9 +16,16 @@ AFTER = [("partners", "0008_partner_slug")]
 
 
 def apps_at(partners_target):
-    """The models with partners migrated to `partners_target` and every other app at its latest."""
+    """The models with partners migrated to `partners_target` and every other app at its latest that
+    does not need a later partners migration (an app added since, such as the API's keys, waits)."""
     executor = MigrationExecutor(connection)
-    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "partners"]
+    graph = executor.loader.graph
+    later = {node for node in graph.leaf_nodes() if node[0] == "partners"} | set(AFTER)
+    others = [
+        node
+        for node in graph.leaf_nodes()
+        if node[0] != "partners" and not later & set(graph.forwards_plan(node)) - set(partners_target)
+    ]
     executor.migrate(partners_target)
     return executor.loader.project_state([*partners_target, *others]).apps
 

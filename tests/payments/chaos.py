@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -50,6 +51,7 @@ from tests.payments.chaos_gateway import CRASH_EXIT_CODE
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = "tests.payments.chaos_gateway.CrashingSandboxGateway"
+STRIPE_GATEWAY = "tests.payments.chaos_gateway.CrashingStripeGateway"
 GOOD_CARD = "4242424242424242"
 
 
@@ -70,13 +72,39 @@ def database_url(settings_dict: dict) -> str:
 class Seeded:
     partner_ids: list[int]
     invoice_ids: list[int]
-    tokens: list[str]  # the sandbox tokens of the saved cards: the ledger rows that are ours
+    tokens: list[str]  # the gateway tokens of the saved cards: the ledger rows that are ours
+    # The processor's own books for these cards: charge_id, idempotency_key, amount, status per charge.
+    ledger: Callable[[], list[dict]] | None = None
+    ledger_count: Callable[[], int] | None = None  # how many charges it has (cheaper, where it can be)
+
+    def __post_init__(self):
+        if self.ledger is None:
+            self.ledger = self._sandbox_ledger
+
+    def _sandbox_ledger(self) -> list[dict]:
+        return list(
+            SandboxCharge.objects.using("sandbox")
+            .filter(token__in=self.tokens)
+            .values("charge_id", "idempotency_key", "amount", "status")
+        )
+
+
+def _sandbox_card(customer: Customer) -> None:
+    details = CardDetails(number=GOOD_CARD, exp_month=12, exp_year=2035, cvc="123", name=customer.name)
+    payment_method_add(customer=customer, details=details, make_default=True)
 
 
 def seed_due_invoices(
-    *, count: int, partners: int = 3, customers_per_partner: int = 8, label: str = "Chaos"
+    *,
+    count: int,
+    partners: int = 3,
+    customers_per_partner: int = 8,
+    label: str = "Chaos",
+    connect: Callable[[Partner], None] | None = None,
+    save_card: Callable[[Customer], None] = _sandbox_card,
 ) -> Seeded:
-    """`count` open invoices, due today with Charge on due date, their charge time passed."""
+    """`count` open invoices, due today with Charge on due date, their charge time passed. `connect`
+    gives each partner its processor account; `save_card` saves each customer's card (the sandbox's)."""
     with scopes_disabled():
         partner_rows = [
             Partner.objects.create(
@@ -87,6 +115,9 @@ def seed_due_invoices(
             )
             for n in range(partners)
         ]
+        for partner in partner_rows if connect else ():
+            with scope(partner=partner):
+                connect(partner)
         customers = [
             Customer.objects.create(
                 partner=partner, name=f"Customer {n + 1}", email=f"customer{n + 1}-{partner.pk}@example.com"
@@ -94,7 +125,7 @@ def seed_due_invoices(
             for partner in partner_rows
             for n in range(customers_per_partner)
         ]
-    templates = [_real_due_invoice(customer) for customer in customers]
+    templates = [_real_due_invoice(customer, save_card) for customer in customers]
     copies = [templates[i % len(templates)] for i in range(max(0, count - len(templates)))]
     with scopes_disabled(), transaction.atomic():
         made = Invoice.objects.bulk_create(
@@ -124,11 +155,10 @@ def seed_due_invoices(
     return Seeded([p.pk for p in partner_rows], ids[:count], tokens)
 
 
-def _real_due_invoice(customer: Customer) -> Invoice:
+def _real_due_invoice(customer: Customer, save_card) -> Invoice:
     partner = customer.partner
     with scope(partner=partner), transaction.atomic():
-        details = CardDetails(number=GOOD_CARD, exp_month=12, exp_year=2035, cvc="123", name=customer.name)
-        payment_method_add(customer=customer, details=details, make_default=True)
+        save_card(customer)
         data = InvoiceInput(
             customer=customer,
             due_date=partner.today(),
@@ -215,6 +245,7 @@ def run_chaos(
     *,
     env: dict[str, str],
     seeded: Seeded,
+    gateway: str = GATEWAY,
     runners: int = 8,
     kills: int = 3,
     crash_rate: float = 0.01,
@@ -227,7 +258,8 @@ def run_chaos(
     child processes at the same database (DATABASE_URL, DJANGO_SETTINGS_MODULE, REDIS_URL)."""
     env = {
         **env,
-        "PAYMENT_GATEWAY": GATEWAY,
+        "PAYMENT_GATEWAY": gateway,
+        "STRIPE_GATEWAY": STRIPE_GATEWAY,
         "SANDBOX_LATENCY_MS": str(latency_ms),
         "CHAOS_CRASH_RATE": str(crash_rate),
         # Threads overlap gateway calls as in production; two per process keep 8 runners' database
@@ -283,6 +315,7 @@ def _finished(run: Run, process: _Process, *, recovering: bool) -> bool:
 def _charge_with_kills(run, spawn, seeded, runners, kills, kill_after, deadline) -> None:
     live = [spawn("charge_due") for _ in range(runners)]
     to_kill = kills
+    counted_at = 0.0
     while live:
         _check_deadline(deadline, "the runners")
         for process in [p for p in live if p.popen.poll() is not None]:
@@ -291,7 +324,8 @@ def _charge_with_kills(run, spawn, seeded, runners, kills, kill_after, deadline)
                 to_kill += 1  # it exited by itself (crashed, or done) before the signal landed: kill another
             if _finished(run, process, recovering=False):
                 live.append(spawn("charge_due"))  # a supervisor starts a crashed or killed runner again
-        if to_kill and _ledger_count(seeded) >= kill_after:
+        due_to_count = to_kill and time.monotonic() - counted_at > 0.25  # the ledger is not free to read
+        if due_to_count and (counted_at := time.monotonic()) and _ledger_count(seeded) >= kill_after:
             for process in [p for p in live if p.mark.exists() and p.popen.poll() is None][:to_kill]:
                 process.killed = True
                 process.popen.send_signal(signal.SIGKILL)
@@ -320,7 +354,7 @@ def _check_deadline(deadline: float, what: str) -> None:
 
 
 def _ledger_count(seeded: Seeded) -> int:
-    return SandboxCharge.objects.using("sandbox").filter(token__in=seeded.tokens).count()
+    return seeded.ledger_count() if seeded.ledger_count else len(seeded.ledger())
 
 
 def _outstanding(seeded: Seeded) -> int:
@@ -351,11 +385,7 @@ class LedgerCheck:
 
 
 def ledger_check(seeded: Seeded) -> LedgerCheck:
-    ledger = list(
-        SandboxCharge.objects.using("sandbox")
-        .filter(token__in=seeded.tokens)
-        .values("charge_id", "idempotency_key", "amount", "status")
-    )
+    ledger = seeded.ledger()
     succeeded = [row for row in ledger if row["status"] == ChargeStatus.SUCCEEDED]
     examples = []
     with scopes_disabled():

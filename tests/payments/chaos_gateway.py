@@ -1,4 +1,5 @@
-"""A sandbox gateway that crashes its process right after a successful charge, for the chaos test.
+"""Gateways (the sandbox, Stripe) that crash their process right after a successful charge, for the
+chaos test.
 
 Configured from the environment of each runner process (the chaos module sets it):
 CHAOS_CRASH_RATE (probability per succeeded charge), CHAOS_SEED (this process's random seed) and
@@ -13,11 +14,12 @@ from pathlib import Path
 
 from payments.gateways.base import Charge, ChargeStatus
 from payments.gateways.sandbox.gateway import SandboxGateway
+from payments.gateways.stripe.gateway import StripeGateway
 
 CRASH_EXIT_CODE = 86
 
 
-class CrashingSandboxGateway(SandboxGateway):
+class Crashing:
     def __init__(self, **options):
         super().__init__(**options)
         self.crash_rate = float(os.environ.get("CHAOS_CRASH_RATE", "0"))
@@ -37,3 +39,11 @@ class CrashingSandboxGateway(SandboxGateway):
             # The processor has the money; this process dies before the app hears about it.
             os._exit(CRASH_EXIT_CODE)
         return charge
+
+
+class CrashingSandboxGateway(Crashing, SandboxGateway):
+    pass
+
+
+class CrashingStripeGateway(Crashing, StripeGateway):
+    pass

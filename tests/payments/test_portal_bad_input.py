@@ -66,7 +66,8 @@ def test_odd_input_on_the_pay_page_never_gives_a_500(client, invoice, token):  #
         {},
         {"kind": "zzz"},
         {"kind": "bank_account", "idempotency_key": key, "routing_number": "²" * 9},
-        {"idempotency_key": key, "card_number": "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢", "expiry": "99/9999", "cvc": "١٢٣"},
+        {"idempotency_key": key, "name": "A", "method_reference": "card:٤٢٤٢:99:9999"},
+        {"idempotency_key": key, "name": "A", "method_reference": "card:" + "f" * 64 + ":1:2099"},
     ):
         assert client.post(page_url(token, "pay_new"), data).status_code == 400, data
     for query in ("?attempt=" + "x" * 5000, "?kind=zzz", "?kind[]=1"):

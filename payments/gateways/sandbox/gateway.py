@@ -28,6 +28,7 @@ from payments.gateways.base import (
     GatewayUnavailable,
     MethodKind,
     MethodRejected,
+    MethodSetup,
     RefundResult,
     SavedMethod,
     WebhookEvent,
@@ -74,6 +75,15 @@ DECLINES = {
     "R02": ("The bank returned the debit: account closed (R02).", True),
     "R03": ("The bank returned the debit: no account or unable to locate account (R03).", True),
 }
+
+
+def number_digest(number: str) -> str:
+    """How the sandbox's script (static/sandbox.js) names a test number without sending it."""
+    return hashlib.sha256(number.encode()).hexdigest()
+
+
+# The digests the script may send: anything else never leaves the browser (a real card, a typo).
+TEST_NUMBER_DIGESTS = {number_digest(number): number for number in [*TEST_CARDS, *TEST_BANK_ACCOUNTS]}
 
 SIGNATURE_HEADER = "Sandbox-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -187,10 +197,32 @@ class SandboxGateway(Gateway):
         )
         return saved
 
+    def setup_start(self) -> MethodSetup:
+        return MethodSetup(processor=self.name)
+
+    def setup_finish(self, reference: str) -> SavedMethod:
+        """`card:<digest>:<month>:<year>` or `bank:<digest>:<holder name>`, made by static/sandbox.js."""
+        kind, digest, *rest = [*reference.split(":", 3), "", ""]
+        number = TEST_NUMBER_DIGESTS.get(digest)
+        if number is None:
+            raise MethodRejected("This is test mode: use a test card such as 4242 4242 4242 4242.")
+        if kind == "bank" and number in TEST_BANK_ACCOUNTS:
+            return self.save_method(BankAccountDetails(TEST_ROUTING_NUMBER, number, rest[0][:100]))
+        if kind != "card" or number not in TEST_CARDS or not (rest[0].isdigit() and rest[1].isdigit()):
+            raise MethodRejected("The card details are incomplete.")
+        return self.save_method(CardDetails(number, int(rest[0]), int(rest[1]), cvc=""))
+
     # Charges ------------------------------------------------------------------------------------
 
     def charge(
-        self, *, token: str, amount: int, currency: str, idempotency_key: str, description: str = ""
+        self,
+        *,
+        token: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: Mapping[str, str] | None = None,
     ) -> Charge:
         self._network()
         if amount <= 0:
@@ -236,7 +268,9 @@ class SandboxGateway(Gateway):
             return row
         return SandboxCharge.objects.using(DB).get(idempotency_key=key)
 
-    def find_charge(self, idempotency_key: str) -> Charge | None:
+    def find_charge(
+        self, idempotency_key: str, *, token: str = "", since: datetime.datetime | None = None
+    ) -> Charge | None:
         self._network()
         row = SandboxCharge.objects.using(DB).filter(idempotency_key=idempotency_key).first()
         return _as_charge(row) if row else None

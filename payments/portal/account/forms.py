@@ -2,8 +2,9 @@
 
 from django import forms
 
+from core.forms import KeyedForm
 from customers.forms import CustomerForm
-from payments.forms import KeyedForm, method_label
+from payments.forms import method_label
 
 
 class PayInvoicesForm(KeyedForm):

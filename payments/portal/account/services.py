@@ -81,18 +81,13 @@ def portal_pay_invoices(
         raise ValidationError(f"{method} has expired. Choose another payment method.")
     outcomes = []
     for invoice in invoices:
-        key = invoice_key(form_key, invoice.pk)
-        earlier = PaymentAttempt.objects.filter(invoice=invoice, idempotency_key=key).first()
-        if earlier is not None:
-            outcomes.append((invoice, earlier, ""))
-            continue
-        try:
+        try:  # a repeat of the form gets each invoice's first attempt back (charge_invoice)
             attempt = charge_invoice(
                 invoice=invoice,
                 method=method,
                 trigger=AttemptTrigger.CUSTOMER,
                 actor=None,
-                idempotency_key=key,
+                idempotency_key=invoice_key(form_key, invoice.pk),
             )
         except ValidationError as error:
             outcomes.append((invoice, None, " ".join(error.messages)))

@@ -29,8 +29,9 @@ from customers.services import customer_update
 from invoicing.pdf import invoice_pdf_get
 from partners.ratelimit import client_ip, rate_limit_allows
 from payments import services as payment_services
+from payments.card_entry import allow_card_entry, card_entry_context
 from payments.forms import METHOD_FORMS, SENSITIVE_FIELDS
-from payments.models import AttemptStatus, new_idempotency_key
+from payments.models import AttemptStatus
 from payments.portal.account import selectors, services
 from payments.portal.account.forms import BillingDetailsForm, PayInvoicesForm
 from payments.portal.forms import FreshLinkForm
@@ -73,6 +74,7 @@ def portal_view(*, signed_in: bool = True):
         @wraps(view)
         def wrapped(request, partner_slug: str, *args, **kwargs):
             partner = selectors.portal_partner_get(slug=partner_slug)
+            request.payments_partner = partner  # whose processor (test mode or not) the page shows
             previous = timezone.get_current_timezone()
             timezone.activate(partner.zone)
             try:
@@ -159,7 +161,7 @@ def _pay_forms(customer, methods, data=None, bound_currency=None):
     forms = []
     for currency, invoices in selectors.open_invoices_by_currency(customer=customer).items():
         bound = data if currency == bound_currency else None
-        initial = {"idempotency_key": new_idempotency_key(), "currency": currency}
+        initial = {"currency": currency}
         initial["invoices"] = [invoice.pk for invoice in invoices]
         form = PayInvoicesForm(
             bound,
@@ -278,8 +280,8 @@ def methods(request, partner, customer):
     form = METHOD_FORMS[kind](request.POST or None, today=partner.today())
     if request.method == "POST" and form.is_valid():
         try:
-            method = payment_services.payment_method_add(
-                customer=customer, details=form.details(), make_default=form.cleaned_data["make_default"]
+            method = payment_services.payment_method_new(
+                customer=customer, **form.method_input(), make_default=form.cleaned_data["make_default"]
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -287,8 +289,15 @@ def methods(request, partner, customer):
             messages.success(request, f"{method} saved.")
             return redirect("portal_methods", partner_slug=partner.slug)
     context = {"form": form, "kind": kind, "methods": customer_payment_methods(customer=customer)}
+    if kind == "card":
+        try:
+            context |= card_entry_context(customer=customer)
+        except ValidationError as error:  # the processor is not answering
+            form.add_error(None, error.messages)
     status = 400 if form.is_bound else 200
-    return _render(request, "methods.html", partner, customer, status=status, **context)
+    return allow_card_entry(
+        _render(request, "methods.html", partner, customer, status=status, **context), context
+    )
 
 
 @require_POST
