@@ -40,10 +40,10 @@ def seed() -> Partner:
                 address_line2, city, region, postal_code, country, brand_colour, default_currency, timezone,
                 locale, created_at, is_active, payment_terms_days, default_memo, default_footer,
                 invoice_number_prefix, invoice_number_padding, invoice_number_yearly_reset, credit_note_prefix,
-                logo_content_type, logo_sha256)
+                logo_content_type, logo_sha256, slug)
             SELECT CASE WHEN g = 0 THEN %s ELSE 'Bench Partner ' || g END, '', '', '', '', '', '', '', '', '', '',
                 'US', '#1f4e8c', 'USD', 'America/New_York', 'en-US', now(), true, 30, '', '', 'INV-', 6, false,
-                'CN-', '', ''
+                'CN-', '', '', 'bench-' || g
             FROM generate_series(0, %s) AS g
             """,
             [BIG_NAME, OTHERS],

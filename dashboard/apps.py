@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class DashboardConfig(AppConfig):
@@ -7,3 +8,17 @@ class DashboardConfig(AppConfig):
     app, and no app imports it."""
 
     name = "dashboard"
+
+    def ready(self) -> None:
+        from dashboard.figures import on_saved_or_deleted
+        from invoicing.models import Invoice
+        from payments.models import Payment
+        from reminders.models import OutboundEmail, SuppressedAddress
+
+        # What the cached dashboard and reports figures count (dashboard.figures): invoices, payments,
+        # and the bounced emails and paused addresses.
+        for model in (Invoice, Payment, OutboundEmail, SuppressedAddress):
+            post_save.connect(on_saved_or_deleted, sender=model, dispatch_uid=f"figures-{model.__name__}")
+            post_delete.connect(
+                on_saved_or_deleted, sender=model, dispatch_uid=f"figures-del-{model.__name__}"
+            )

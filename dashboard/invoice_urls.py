@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", invoices.invoice_create, name="invoice_create"),
     path("new/preview/", invoices.invoice_form_preview, name="invoice_form_preview"),
     path("<int:invoice_id>/", invoices.invoice_detail, name="invoice_detail"),
+    path("<int:invoice_id>/forms/<str:name>/", invoices.invoice_action_form, name="invoice_action_form"),
     path("<int:invoice_id>/edit/", invoices.invoice_edit, name="invoice_edit"),
     path("<int:invoice_id>/finalize/", invoices.invoice_finalize, name="invoice_finalize"),
     path("<int:invoice_id>/void/", invoices.invoice_void, name="invoice_void"),

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -88,10 +88,6 @@ def invoice_emails(*, invoice: Invoice) -> QuerySet[OutboundEmail]:
     )
 
 
-def invoice_notifications(*, invoice: Invoice) -> QuerySet[Notification]:
-    return Notification.objects.filter(invoice=invoice).order_by("send_at", "id")
-
-
 @dataclass(frozen=True)
 class Upcoming:
     at: datetime.datetime
@@ -99,39 +95,87 @@ class Upcoming:
     what: str
 
 
-def upcoming(
-    *, partner: Partner, invoice: Invoice | None = None, days: int = UPCOMING_DAYS
-) -> list[Upcoming]:
+def _planned_notifications(until: datetime.datetime) -> Q:
+    """What makes a notification upcoming: still scheduled, due to go by `until`, for an open invoice
+    or a receipt waiting for the morning (its invoice is paid by then), and not a reminder to a
+    customer who turned reminders off."""
+    return (
+        Q(status=NotificationStatus.SCHEDULED, send_at__lte=until)
+        & (Q(invoice__status=InvoiceStatus.OPEN) | Q(kind=NotificationKind.RECEIPT))
+        & ~Q(kind__in=REMINDER_KINDS, invoice__customer__email_reminders=False)
+    )
+
+
+def _planned_charges(until: datetime.datetime) -> Q:
+    """What makes an invoice's charge upcoming: open, with its next charge (due date or retry) by `until`."""
+    return Q(status=InvoiceStatus.OPEN, next_charge_at__isnull=False, next_charge_at__lte=until)
+
+
+def _retrying() -> Exists:
+    return Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=AttemptStatus.FAILED))
+
+
+def _charge_label(retrying: bool) -> str:
+    return "Charge retry" if retrying else "Charge on due date"
+
+
+def _until(days: int) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(days=days)
+
+
+def upcoming(*, partner: Partner, days: int = UPCOMING_DAYS) -> list[Upcoming]:
     """Every email and charge planned for the next `days` days, soonest first: emails still scheduled
-    for open invoices whose customer gets them, receipts waiting for the morning (the invoice is paid
-    by then), and the due-date charges and retries."""
-    now = timezone.now()
-    until = now + datetime.timedelta(days=days)
+    for open invoices whose customer gets them, receipts waiting for the morning, and the due-date
+    charges and retries."""
+    until = _until(days)
     notifications = (
-        Notification.objects.filter(partner=partner, status=NotificationStatus.SCHEDULED, send_at__lte=until)
-        .filter(Q(invoice__status=InvoiceStatus.OPEN) | Q(kind=NotificationKind.RECEIPT))
-        .exclude(kind__in=REMINDER_KINDS, invoice__customer__email_reminders=False)
+        Notification.objects.filter(_planned_notifications(until), partner=partner)
+        .select_related("invoice__customer")
+        .order_by("send_at", "id")[:UPCOMING_LIMIT]
     )
-    charges = Invoice.objects.filter(
-        partner=partner, status=InvoiceStatus.OPEN, next_charge_at__isnull=False, next_charge_at__lte=until
-    ).annotate(
-        retrying=Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=AttemptStatus.FAILED))
+    charges = (
+        Invoice.objects.filter(_planned_charges(until), partner=partner)
+        .annotate(retrying=_retrying())
+        .select_related("customer")
+        .order_by("next_charge_at", "id")[:UPCOMING_LIMIT]
     )
-    if invoice is None:
-        notifications = notifications.select_related("invoice__customer")
-        charges = charges.select_related("customer")
-    else:  # the invoice's own page, which holds the invoice and its customer already
-        notifications, charges = notifications.filter(invoice=invoice), charges.filter(pk=invoice.pk)
-    items = [
-        Upcoming(at=n.send_at, invoice=invoice or n.invoice, what=n.label)
-        for n in notifications.order_by("send_at", "id")[:UPCOMING_LIMIT]
-    ]
-    items += [
-        Upcoming(
-            at=c.next_charge_at,
-            invoice=invoice or c,
-            what="Charge retry" if c.retrying else "Charge on due date",
-        )
-        for c in charges.order_by("next_charge_at", "id")[:UPCOMING_LIMIT]
-    ]
+    items = [Upcoming(at=n.send_at, invoice=n.invoice, what=n.label) for n in notifications]
+    items += [Upcoming(at=c.next_charge_at, invoice=c, what=_charge_label(c.retrying)) for c in charges]
     return sorted(items, key=lambda item: (item.at, item.invoice.pk))[:UPCOMING_LIMIT]
+
+
+@dataclass(frozen=True)
+class InvoicePlan:
+    upcoming: list[Upcoming]  # as `upcoming` lists them, for this invoice only
+    skipped: list[Notification]  # emails the invoice was owed that were not sent, and why
+
+
+def invoice_plan(*, invoice: Invoice, days: int = UPCOMING_DAYS) -> InvoicePlan:
+    """The invoice page's plan: its upcoming emails and charge, and its skipped emails. One query for
+    the notifications (each marked upcoming or not by the same rule as `upcoming`) and one for the
+    charge, neither reading the invoice or its customer again."""
+    until = _until(days)
+    notifications = (
+        Notification.objects.filter(invoice=invoice)
+        .filter(Q(status=NotificationStatus.SKIPPED) | _planned_notifications(until))
+        .annotate(planned=ExpressionWrapper(_planned_notifications(until), output_field=BooleanField()))
+        .order_by("send_at", "id")
+    )
+    items, skipped = [], []
+    for notification in notifications:
+        if notification.planned:
+            items.append(Upcoming(at=notification.send_at, invoice=invoice, what=notification.label))
+        else:
+            skipped.append(notification)
+    # No next charge, or none this soon, is known from the invoice in hand; else the rule decides.
+    soon = invoice.next_charge_at is not None and invoice.next_charge_at <= until
+    charge = soon and (
+        Invoice.objects.filter(_planned_charges(until), partner_id=invoice.partner_id, pk=invoice.pk)
+        .annotate(retrying=_retrying())
+        .values_list("next_charge_at", "retrying")
+        .first()
+    )
+    if charge:
+        items.append(Upcoming(at=charge[0], invoice=invoice, what=_charge_label(charge[1])))
+    items.sort(key=lambda item: item.at)
+    return InvoicePlan(upcoming=items[:UPCOMING_LIMIT], skipped=skipped)

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.shortcuts import render
 
-from dashboard import activity, reports
+from dashboard import activity, figures, reports
 from partners.permissions import partner_view
 
 RECENT_ACTIVITY = 10
@@ -14,14 +14,19 @@ RECENT_ACTIVITY = 10
 @partner_view()
 def dashboard(request):
     partner = request.partner
-    summaries = reports.dashboard_summary(partner=partner)
+    (summaries, bounces), as_of = figures.cached(
+        partner,
+        "dashboard",
+        lambda: (reports.dashboard_summary(partner=partner), reports.bounces(partner=partner)),
+    )
     context = {
         "summaries": summaries,
+        "figures_as_of": as_of,
         "failed_charges": sum(summary.figures["attention"].count for summary in summaries),
         "recent": activity.activity_page(
             partner=partner, filters=activity.ActivityFilters(), limit=RECENT_ACTIVITY
         ).rows,
-        "bounces": reports.bounces(partner=partner),
+        "bounces": bounces,
         "due_soon_days": reports.DUE_SOON_DAYS,
         "paid_days": reports.PAID_RECENTLY_DAYS,
     }

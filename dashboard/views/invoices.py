@@ -11,7 +11,7 @@ from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core import money
 from core.forms import apply_errors
@@ -20,7 +20,7 @@ from core.params import parse_id
 from customers.models import Customer
 from customers.selectors import customer_get, customer_list, customer_payment_methods
 from customers.services import customer_create
-from dashboard.views.invoice_detail import pay_link_message, render_detail
+from dashboard.views.invoice_detail import ACTION_FORMS, action_form_context, pay_link_message, render_detail
 from invoicing import selectors, services
 from invoicing.forms import (
     PAYMENT_OPTION_HELP,
@@ -34,6 +34,7 @@ from invoicing.forms import (
 )
 from invoicing.models import Invoice, InvoiceAction, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
+from partners.models import Role
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
 from payments.selectors import charge_amount_refusal
@@ -427,7 +428,27 @@ def invoice_form_preview(request):
 @partner_view()
 def invoice_detail(request, invoice_id: int):
     invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
-    return render_detail(request, invoice)
+    asked = request.GET.get("open", "")  # a money action's form, drawn on the page (no JavaScript)
+    return render_detail(request, invoice, open_panel=asked if asked in ACTION_FORMS else "")
+
+
+ACTION_TEMPLATES = {name: f"invoicing/_action_{name}.html" for name in ACTION_FORMS}
+ACTION_ALLOWED = {"charge": "charge", "payment": "take_payment", "credit": "credit_note"}
+
+
+@transaction.non_atomic_requests
+@never_cache  # each form carries a fresh idempotency key
+@partner_view(read_role=Role.MEMBER)  # forms to change money: not for read-only members
+@require_safe
+def invoice_action_form(request, invoice_id: int, name: str):
+    """One money action's form, fetched by htmx when its panel on the invoice page opens."""
+    if name not in ACTION_TEMPLATES:
+        raise Http404("No such form.")
+    invoice = selectors.invoice_get(partner=request.partner, invoice_id=invoice_id)
+    refused = invoice.refusal(InvoiceAction(ACTION_ALLOWED[name]))
+    if refused:  # paid or voided since the page was drawn; htmx shows what it is told, so a 200
+        return render(request, "invoicing/_action_refused.html", {"invoice": invoice, "refused": refused})
+    return render(request, ACTION_TEMPLATES[name], action_form_context(request, invoice, name))
 
 
 def _action(request, invoice_id: int, action, success: str):

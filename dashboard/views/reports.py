@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from core import money
 from core.formats import format_day
 from customers.selectors import customer_list
-from dashboard import activity, export, reports
+from dashboard import activity, export, figures, reports
 from dashboard.charts import columns, horizontal_bars
 from dashboard.views.invoices import list_filters
 from invoicing import selectors
@@ -47,9 +47,12 @@ def _cash_chart(currency: str, weeks: list[reports.Week]):
 @require_safe  # read-only pages: a POST is refused, never treated as a read
 def reports_home(request):
     partner = request.partner
-    summaries = reports.receivables_summary(partner=partner)
-    cash = reports.cash_by_week(partner=partner)
+    summaries, aging_as_of = figures.cached(
+        partner, "receivables", lambda: reports.receivables_summary(partner=partner)
+    )
+    cash, cash_as_of = figures.cached(partner, "cash", lambda: reports.cash_by_week(partner=partner))
     context = {
+        "figures_as_of": min(aging_as_of, cash_as_of),
         "aging": [(summary, _aging_chart(summary)) for summary in summaries if summary.aging_total],
         "cash": [(currency, weeks, _cash_chart(currency, weeks)) for currency, weeks in cash.items()],
         "today": partner.today(),

@@ -37,12 +37,13 @@ def invoice_emails(invoice):
 
 
 @register.simple_tag
-def invoice_upcoming(invoice):
-    """{% invoice_upcoming invoice as upcoming %}: every email and charge planned for the invoice, soonest
-    first (a few at most, so not only the next 14 days the account's Upcoming page shows)."""
+def invoice_plan(invoice):
+    """{% invoice_plan invoice as plan %}: the emails and charge planned for the invoice, soonest first
+    (a few at most, so not only the next 14 days the account's Upcoming page shows), and its skipped
+    emails; read once per page."""
     if not invoice.pk:
-        return []
-    return selectors.upcoming(partner=invoice.partner, invoice=invoice, days=INVOICE_UPCOMING_DAYS)
+        return selectors.InvoicePlan([], [])
+    return selectors.invoice_plan(invoice=invoice, days=INVOICE_UPCOMING_DAYS)
 
 
 @register.inclusion_tag("reminders/_invoice_send.html", takes_context=True)
@@ -57,15 +58,13 @@ def invoice_send_button(context, invoice, emails):
 
 
 @register.inclusion_tag("reminders/_invoice_emails.html", takes_context=True)
-def invoice_emails_panel(context, invoice, emails, upcoming):
+def invoice_emails_panel(context, invoice, emails, plan):
     return {
         "invoice": invoice,
         "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
         "current_membership": context.get("current_membership"),
         "emails": emails,
-        "notifications": [
-            n for n in selectors.invoice_notifications(invoice=invoice) if n.status == "skipped"
-        ],
-        "upcoming": upcoming,
+        "notifications": plan.skipped,
+        "upcoming": plan.upcoming,
     }

@@ -10,6 +10,7 @@ from partners.models import Role
 from tests.browser.test_dashboard import sign_in
 from tests.conftest import member_of
 from tests.factories import PartnerFactory
+from tests.factories.invoicing import make_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -108,4 +109,21 @@ def test_add_line_keeps_the_rows_typed_and_a_bad_price_is_named_beside_its_cell(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Invoice INV-0001")
     with scopes_disabled():
         assert Invoice.objects.get().total == 3_200
+    assert page.console_errors == []
+
+
+def test_a_money_actions_form_is_drawn_when_its_panel_opens_and_records_the_payment(page):
+    partner = PartnerFactory(name="Northwind IT Services")
+    owner = member_of(partner, Role.OWNER).user
+    invoice = make_invoice(partner, lines=[("Audit", "1", 25_000, "0")])
+    sign_in(page, owner.email)
+    page.goto(f"/invoices/{invoice.pk}/")
+    panel = page.locator("details", has_text="Record an offline payment")
+    expect(panel.get_by_label("Amount")).to_have_count(0)  # not drawn until opened
+    panel.locator("summary").click()
+    expect(panel.get_by_label("Amount")).to_have_value("250.00")
+    panel.get_by_label("Reference").fill("Check 1001")
+    panel.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_text("Payment recorded.")).to_be_visible()
+    expect(page.get_by_text("Paid", exact=True).first).to_be_visible()
     assert page.console_errors == []

@@ -131,6 +131,24 @@ def test_search_by_customer_takes_what_was_typed_literally(book, partner, query,
     assert names(book, partner, F(query=query)) == expected
 
 
+def test_search_hands_postgresql_the_matching_customers_ids_not_a_subquery(book, partner):
+    """With a subquery PostgreSQL guessed that half the list matched and walked all of it, filtering
+    (see selectors._search)."""
+    with scope(partner=partner), CaptureQueriesContext(connection) as captured:
+        selectors.invoice_page(partner=partner, filters=F(query="alice"))
+    reads = [q["sql"] for q in captured.captured_queries if 'FROM "invoicing_invoice"' in q["sql"]]
+    assert len(reads) == 2  # the count and the page
+    assert not any("IN (SELECT" in sql for sql in reads)
+
+
+@pytest.mark.parametrize("listed", [0, 1, 2])
+def test_a_search_matching_more_customers_than_are_listed_finds_the_same(book, partner, monkeypatch, listed):
+    monkeypatch.setattr(selectors, "SEARCH_CUSTOMERS_LISTED", listed)  # "example" matches alice and carol
+    assert names(book, partner, F(query="EXAMPLE")) == [
+        "draft", "open", "paid_today", "paid_late_yesterday", "void", "uncollectible"
+    ]  # fmt: skip
+
+
 def test_search_by_number_is_a_prefix_in_any_case(book, partner):
     made, _ = book
     with scope(partner=partner):

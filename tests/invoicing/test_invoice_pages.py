@@ -498,3 +498,29 @@ def test_an_absurd_total_is_refused_in_words_not_a_database_error(owner_client, 
     response = owner_client.post(reverse("invoice_create"), data)
     assert response.status_code == 200
     assert "too large for one invoice" in response.content.decode()
+
+
+def test_money_action_forms_are_drawn_on_request_not_with_every_view(owner_client, partner):
+    invoice = make_invoice(partner)
+    page = owner_client.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
+    assert 'name="received_on"' not in page  # the offline payment form: not drawn with the page
+    form_url = reverse("invoice_action_form", args=[invoice.pk, "payment"])
+    assert f'hx-get="{form_url}"' in page
+    assert f'href="{reverse("invoice_detail", args=[invoice.pk])}?open=payment' in page  # no JavaScript
+    drawn = owner_client.get(form_url).content.decode()
+    assert 'name="received_on"' in drawn
+    opened = owner_client.get(reverse("invoice_detail", args=[invoice.pk]) + "?open=payment")
+    assert 'name="received_on"' in opened.content.decode()
+    assert owner_client.get(reverse("invoice_action_form", args=[invoice.pk, "nothing"])).status_code == 404
+
+
+def test_a_read_only_member_gets_no_money_action_form(partner):
+    invoice = make_invoice(partner)
+    reader = client_for(member_of(partner, Role.READ_ONLY).user)
+    assert reader.get(reverse("invoice_action_form", args=[invoice.pk, "payment"])).status_code == 403
+
+
+def test_a_form_the_invoice_does_not_allow_says_why(owner_client, partner):
+    invoice = make_invoice(partner, finalize=False)
+    body = owner_client.get(reverse("invoice_action_form", args=[invoice.pk, "payment"])).content.decode()
+    assert "Reload the invoice" in body

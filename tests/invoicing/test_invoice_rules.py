@@ -103,8 +103,9 @@ BUTTONS = {
     A.FINALIZE: "Finalize invoice</button>",
     A.PAY_LINK: "Reissue pay link</button>",
     A.SEND: ">Send</button>",
-    A.TAKE_PAYMENT: "Record payment</button>",
-    A.CREDIT_NOTE: "Issue credit note</button>",
+    # Panels whose form is drawn when they open (dashboard.views.invoice_detail.ACTION_FORMS).
+    A.TAKE_PAYMENT: "<summary>Record an offline payment</summary>",
+    A.CREDIT_NOTE: "<summary>Issue a credit note</summary>",
     A.MARK_UNCOLLECTIBLE: "Mark uncollectible</button>",
     A.VOID: "Void invoice</button>",
     A.DUPLICATE: "Duplicate</button>",

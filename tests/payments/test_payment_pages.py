@@ -288,7 +288,11 @@ def test_picking_an_auto_pay_customer_via_htmx_switches_the_default_but_not_a_ch
 
 
 def charge(client, invoice, django_capture_on_commit_callbacks, **fields):
+    """Open "Charge a saved payment method" (htmx fetches its form) and submit the form as drawn."""
     page = client.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
+    form_url = reverse("invoice_action_form", args=[invoice.pk, "charge"])
+    assert f'hx-get="{form_url}"' in page
+    page = client.get(form_url, headers={"HX-Request": "true"}).content.decode()
     data = {
         "payment_method": re.search(r'<option value="(\d+)" selected', page).group(1),
         "amount": hidden_or_text(page, "amount"),
