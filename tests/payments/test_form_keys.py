@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from core.idempotency import ALREADY_SUBMITTED
+from dashboard.views.invoice_detail import ACTION_FORMS
 from invoicing.models import CreditNote, Invoice, PaymentOption
 from payments.gateways.sandbox.models import SandboxCharge, SandboxRefund
 from payments.models import Payment, PaymentAttempt, Refund, RefundStatus
@@ -30,9 +31,14 @@ def slow_gateway(settings):
 
 
 def drawn_form(client, invoice: Invoice, action: str) -> dict[str, str]:
-    """The fields of one form of the invoice page as drawn (hidden key included), by its action URL."""
-    page = client.get(reverse("invoice_detail", args=[invoice.pk])).content.decode()
-    match = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
+    """The fields of one form of the invoice page as drawn (hidden key included), by its action URL:
+    on the page itself, or in one of the Collect panel's forms, drawn when its panel opens."""
+    pages = [reverse("invoice_detail", args=[invoice.pk])] + [
+        reverse("invoice_action_form", args=[invoice.pk, name]) for name in ACTION_FORMS
+    ]
+    form = rf'<form[^>]*action="{re.escape(action)}".*?</form>'
+    drawn = (re.search(form, client.get(url).content.decode(), re.S) for url in pages)
+    match = next((found for found in drawn if found), None)
     assert match, f"no form posting to {action}"
     fields = {}
     for tag in re.findall(r"<input[^>]*>", match.group(0)):
