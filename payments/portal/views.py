@@ -18,6 +18,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRefresh
 from django_scopes import scope
 
 from core import money
@@ -306,6 +307,8 @@ def pay_result(request, link: PayLink):
     attempt = selectors.customer_attempt(invoice=invoice, key=request.GET.get("attempt", "")[:100])
     if attempt is None:
         return redirect("pay_page", token=link.raw_token)
+    if attempt.status == AttemptStatus.FAILED:
+        return _declined_page(request, link, attempt)
     waiting = attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
     context = _page_context(
         link,
@@ -317,3 +320,14 @@ def pay_result(request, link: PayLink):
     )
     template = "payments/portal/_result.html" if request.htmx else "payments/portal/result.html"
     return render(request, template, context)
+
+
+def _declined_page(request, link: PayLink, attempt):
+    """A decline is not a dead end: the pay page is drawn again (a fresh key, the saved method still
+    offered) with the decline above it, so another card or method is one step away. A poll that learns
+    of the decline reloads the whole page, since the swapped-in part holds no form."""
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    new_form = _pay_new_form(link.invoice, request.GET.get("kind"))
+    context = _page_context(link, new_form=new_form, declined=attempt)
+    return allow_card_entry(render(request, "payments/portal/invoice.html", context), context)
