@@ -159,3 +159,29 @@ def test_after_a_decline_the_customer_tries_another_card_on_the_same_page(page, 
     page.get_by_role("button", name="Pay $1,250.00").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Paid")
     assert_paid_once(invoice, page)
+
+
+def test_a_pay_link_shows_the_customers_other_open_invoices_and_pays_one(page, live_server, outbox):
+    invoice, path = scenario(saved_card=True)
+    other = make_invoice(invoice.partner, customer=invoice.customer, lines=[("Backup", "1", 4_000, "0")])
+    someone_else = make_invoice(
+        invoice.partner, customer=customer_for(invoice.partner), lines=[("X", "1", 100, "0")]
+    )
+    page.goto(path)
+
+    others = page.get_by_role("region", name="Your other open invoices from Northwind IT Services")
+    expect(others).to_contain_text(f"Invoice {other.number}: $40.00 due")
+    expect(others).not_to_contain_text(someone_else.number)
+    expect(
+        page.get_by_text("changing saved payment methods, billing details or Auto-Pay needs signing in")
+    ).to_be_visible()
+
+    others.get_by_role("button", name=f"Invoice {other.number}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {other.number}")
+    page.get_by_role("link", name="Pay $40.00 with Visa •••• 4242").click()
+    page.get_by_role("button", name="Confirm payment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paid")
+    with scopes_disabled():
+        assert Invoice.objects.get(pk=other.pk).status == "paid"
+        assert Invoice.objects.get(pk=invoice.pk).status == "open"
+    assert page.console_errors == []
