@@ -5,6 +5,7 @@ import enum
 import hmac
 from dataclasses import dataclass
 
+from django.http import Http404
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -12,6 +13,7 @@ from customers.models import PaymentMethod
 from invoicing.models import Invoice, InvoiceAction, InvoiceStatus
 from partners.tokens import token_hash
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
+from payments.portal.account.selectors import open_invoices_by_currency
 from payments.services import method_to_charge
 
 MAX_TOKEN_LENGTH = 200
@@ -83,3 +85,17 @@ def customer_attempt(*, invoice: Invoice, key: str) -> PaymentAttempt | None:
     return PaymentAttempt.objects.filter(
         partner_id=invoice.partner_id, invoice=invoice, idempotency_key=key, trigger=AttemptTrigger.CUSTOMER
     ).first()
+
+
+def other_open_invoices(*, invoice: Invoice) -> list[Invoice]:
+    """The same customer's other invoices with something to pay, at the same partner (the portal's rule,
+    oldest due first within each currency): what a pay link shows besides its own invoice."""
+    groups = open_invoices_by_currency(customer=invoice.customer)
+    return [other for group in groups.values() for other in group if other.pk != invoice.pk]
+
+
+def other_open_invoice_get(*, invoice: Invoice, invoice_id: int) -> Invoice:
+    other = next((o for o in other_open_invoices(invoice=invoice) if o.pk == invoice_id), None)
+    if other is None:
+        raise Http404
+    return other

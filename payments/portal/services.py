@@ -24,7 +24,7 @@ from partners.tokens import token_hash, token_new
 from payments import signals
 from payments.gateways.base import BankAccountDetails, CardDetails
 from payments.models import AttemptTrigger, PayLink, PaymentAttempt
-from payments.portal.selectors import LinkState, ResolvedLink, invoices_for_lookup
+from payments.portal.selectors import LinkState, ResolvedLink, invoices_for_lookup, other_open_invoice_get
 from payments.services import charge_invoice, customer_set_autopay, payment_method_new, payment_method_remove
 
 VIEW_EVENT_EVERY = datetime.timedelta(hours=1)
@@ -49,14 +49,26 @@ def pay_link_issue(*, invoice: Invoice) -> str:
     hook for emails (issue 7): call it while drawing each email and put the URL in that email."""
     if refusal := invoice.refusal(InvoiceAction.PAY_LINK):
         raise ValidationError(refusal)
+    return pay_link_url(
+        _pay_link_create(invoice=invoice, expires_at=pay_link_expiry(invoice=invoice, now=timezone.now()))
+    )
+
+
+def _pay_link_create(*, invoice: Invoice, expires_at: datetime.datetime) -> str:
     token = token_new()
     PayLink.objects.create(
-        partner_id=invoice.partner_id,
-        invoice=invoice,
-        token_hash=token_hash(token),
-        expires_at=pay_link_expiry(invoice=invoice, now=timezone.now()),
+        partner_id=invoice.partner_id, invoice=invoice, token_hash=token_hash(token), expires_at=expires_at
     )
-    return pay_link_url(token)
+    return token
+
+
+def pay_link_for_other_invoice(*, link: PayLink, invoice_id: int) -> str:
+    """A pay link opens its customer's other open invoices at that partner (it can already pay with their
+    saved method): a link of their own, whose token this returns. It ends no later than the link it came
+    from, so a forwarded link gives no more time than it had. Anything but one of those invoices is a 404."""
+    invoice = other_open_invoice_get(invoice=link.invoice, invoice_id=invoice_id)
+    expires_at = min(pay_link_expiry(invoice=invoice, now=timezone.now()), link.expires_at)
+    return _pay_link_create(invoice=invoice, expires_at=expires_at)
 
 
 @transaction.atomic

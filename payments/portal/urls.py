@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:token>/confirm/", views.pay_confirm, name="pay_confirm"),
     path("<str:token>/pay/", views.pay_new, name="pay_new"),
     path("<str:token>/result/", views.pay_result, name="pay_result"),
+    path("<str:token>/other/<int:invoice_id>/", views.pay_other, name="pay_other"),
 ]

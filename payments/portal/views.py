@@ -17,7 +17,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 from django_scopes import scope
 
 from core import money
@@ -188,6 +189,10 @@ def _page_context(link: PayLink, **extra) -> dict:
         "live_attempt": invoice_live_attempt(invoice=invoice) if payable else None,
         "method": selectors.method_offered(invoice) if payable else None,
         "amount_due": money.format_money(invoice.amount_due, invoice.currency),
+        "other_invoices": [
+            (other, money.format_money(other.amount_due, other.currency))
+            for other in selectors.other_open_invoices(invoice=invoice)
+        ],
         **extra,
     }
 
@@ -306,6 +311,8 @@ def pay_result(request, link: PayLink):
     attempt = selectors.customer_attempt(invoice=invoice, key=request.GET.get("attempt", "")[:100])
     if attempt is None:
         return redirect("pay_page", token=link.raw_token)
+    if attempt.status == AttemptStatus.FAILED:
+        return _declined_page(request, link, attempt)
     waiting = attempt.status in (AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
     context = _page_context(
         link,
@@ -317,3 +324,24 @@ def pay_result(request, link: PayLink):
     )
     template = "payments/portal/_result.html" if request.htmx else "payments/portal/result.html"
     return render(request, template, context)
+
+
+def _declined_page(request, link: PayLink, attempt):
+    """A decline is not a dead end: the pay page is drawn again (a fresh key, the saved method still
+    offered) with the decline above it, so another card or method is one step away. A poll that learns
+    of the decline reloads the whole page, since the swapped-in part holds no form."""
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    new_form = _pay_new_form(link.invoice, request.GET.get("kind"))
+    context = _page_context(link, new_form=new_form, declined=attempt)
+    return allow_card_entry(render(request, "payments/portal/invoice.html", context), context)
+
+
+@pay_link_view
+@require_POST
+def pay_other(request, link: PayLink, invoice_id: int):
+    """One of the customer's other open invoices, listed on this pay page: its own pay page, by a link
+    that ends no later than this one. Saved methods, billing details and Auto-Pay stay behind the
+    emailed portal sign-in, since pay links get forwarded."""
+    token = services.pay_link_for_other_invoice(link=link, invoice_id=invoice_id)
+    return redirect("pay_page", token=token)

@@ -117,3 +117,71 @@ def test_a_customer_pays_with_a_new_card_in_one_form(page, live_server, outbox):
     assert_paid_once(invoice, page)
     with scopes_disabled():
         assert not PaymentMethod.objects.filter(customer=invoice.customer, removed_at=None).exists()
+
+
+def fill_card(page, number: str):
+    page.get_by_label("Cardholder name").fill("Alice Jones")
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+
+
+def test_after_a_decline_the_customer_tries_another_card_on_the_same_page(page, live_server, outbox):
+    invoice, path = scenario(saved_card=True)
+    page.goto(path)
+    saved = page.get_by_role("link", name="Pay $1,250.00 with Visa •••• 4242")
+
+    # A card-form error: the saved card is still offered, as the "Or pay with…" heading says.
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_label("Cardholder name").fill("")  # the server asks for it
+    page.get_by_role("button", name="Pay $1,250.00").click()
+    expect(page.get_by_text("Enter the name on the card.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Or pay with a new card or bank account")).to_be_visible()
+    expect(saved).to_be_visible()
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+    page.console_errors.clear()  # that 400 is the refused form, as it should be
+
+    # A decline: the message, then the pay form again, the saved card still there.
+    fill_card(page, "4000 0000 0000 0002")
+    page.get_by_role("button", name="Pay $1,250.00").click()
+    alert = page.locator(".form-errors[role=alert]")
+    expect(alert).to_contain_text("Payment declined")
+    expect(alert).to_contain_text("Nothing was charged.")
+    expect(page.get_by_label("Card number")).to_be_visible()
+    expect(saved).to_be_visible()
+    with scopes_disabled():
+        assert Invoice.objects.get(pk=invoice.pk).status == "open"
+
+    # Another card, on the same page: paid.
+    fill_card(page, "4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay $1,250.00").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paid")
+    assert_paid_once(invoice, page)
+
+
+def test_a_pay_link_shows_the_customers_other_open_invoices_and_pays_one(page, live_server, outbox):
+    invoice, path = scenario(saved_card=True)
+    other = make_invoice(invoice.partner, customer=invoice.customer, lines=[("Backup", "1", 4_000, "0")])
+    someone_else = make_invoice(
+        invoice.partner, customer=customer_for(invoice.partner), lines=[("X", "1", 100, "0")]
+    )
+    page.goto(path)
+
+    others = page.get_by_role("region", name="Your other open invoices from Northwind IT Services")
+    expect(others).to_contain_text(f"Invoice {other.number}: $40.00 due")
+    expect(others).not_to_contain_text(someone_else.number)
+    expect(
+        page.get_by_text("changing saved payment methods, billing details or Auto-Pay needs signing in")
+    ).to_be_visible()
+
+    others.get_by_role("button", name=f"Invoice {other.number}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {other.number}")
+    page.get_by_role("link", name="Pay $40.00 with Visa •••• 4242").click()
+    page.get_by_role("button", name="Confirm payment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paid")
+    with scopes_disabled():
+        assert Invoice.objects.get(pk=other.pk).status == "paid"
+        assert Invoice.objects.get(pk=invoice.pk).status == "open"
+    assert page.console_errors == []

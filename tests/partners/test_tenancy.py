@@ -37,6 +37,8 @@ NOT_TENANT_DATA = {
     "email_tracking_webhook": "the email provider's webhook, EMAIL_ESP's only, behind ANYMAIL_WEBHOOK_SECRET "
     "(tests/reminders/test_webhooks.py); events find their email by the provider's message id",
     "pay_new": "public: the pay link's token is the credential; charges only that invoice",
+    "pay_other": "public: the pay link's token is the credential; opens only that customer's other open "
+    "invoices at that partner (tests/payments/test_pay_link_other_invoices.py)",
     "stripe_webhook": "a partner's Stripe account's webhook: the URL's secret finds the account, whose own "
     "signing secret checks every event (tests/payments/test_processor_accounts.py)",
     **dict.fromkeys(

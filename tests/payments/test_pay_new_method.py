@@ -212,3 +212,15 @@ def test_card_testing_is_stopped_per_pay_link_and_per_address(partner, invoice, 
     fresh = Client(REMOTE_ADDR="198.51.100.5")
     assert fresh.post(page_url(other_link, "pay_new"), pay_form(fresh, other_link)).status_code == 302
     assert sandbox_charges() == 4
+
+
+@pytest.mark.django_db
+def test_a_card_form_error_keeps_the_saved_card_offered_as_the_heading_says(client, customer, token):
+    card_for(customer)
+    form = pay_form(client, token, name="")
+    body = client.post(page_url(token, "pay_new"), form).content.decode()
+    assert "Enter the name on the card." in body
+    assert "Or pay with a new card or bank account" in body
+    assert f'href="{page_url(token, "pay_confirm")}"' in body
+    # The card that was sent is not drawn back: what is typed next is what gets collected and charged.
+    assert form["method_reference"] not in body

@@ -311,9 +311,16 @@ def test_a_declined_card_shows_the_reason_and_the_invoice_stays_open(partner, cu
     body = response.content.decode()
     assert "Payment declined" in body
     assert "The card has insufficient funds." in body
-    assert f'href="{page_url(token)}"' in body
+    # Not a dead end: the pay page again, the saved card still offered and a new card one form away.
+    assert f'href="{page_url(token, "pay_confirm")}"' in body
+    assert f'action="{page_url(token, "pay_new")}"' in body
     assert refreshed(invoice).status == InvoiceStatus.OPEN
     assert not [m for m in mail.outbox if m.subject.startswith("Receipt")]
+    # A poll that learns of the decline reloads the page (the polled fragment holds no form).
+    polled = client.get(
+        response.request["PATH_INFO"] + "?" + response.request["QUERY_STRING"], HTTP_HX_REQUEST="true"
+    )
+    assert polled.headers["HX-Refresh"] == "true"
 
 
 @pytest.mark.django_db(transaction=True)
