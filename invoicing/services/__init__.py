@@ -39,6 +39,7 @@ from invoicing.services.lifecycle import (
 from invoicing.services.settlement import (
     credit_note_create,
     invoice_apply_credit,
+    invoice_apply_dispute_loss,
     invoice_apply_payment,
     invoice_apply_refund,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "buyer_details",
     "credit_note_create",
     "invoice_apply_credit",
+    "invoice_apply_dispute_loss",
     "invoice_apply_payment",
     "invoice_apply_refund",
     "invoice_create",
