@@ -36,7 +36,6 @@ from invoicing.models import Invoice, InvoiceAction, PaymentOption
 from invoicing.services import InvoiceInput, LineInput
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
-from payments.selectors import charge_amount_refusal
 from payments.services import payment_record_offline
 from reminders.selectors import bounced_emails
 
@@ -272,10 +271,6 @@ def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None
                 saved = (
                     services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
                 )
-            if refusal := charge_amount_refusal(
-                partner=request.partner, amount=saved.total, currency=saved.currency
-            ):
-                raise ValidationError({"amount": refusal})  # the processor could never charge it: not made
             return saved
     except ValidationError as error:
         apply_errors(form, error, FIELD_FOR_SERVICE_ERROR)

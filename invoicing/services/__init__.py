@@ -10,6 +10,7 @@ Callers import from `invoicing.services`; the modules are how the code is read, 
 """
 
 from invoicing.services.base import (
+    amount_refusal,
     invoice_event,
     invoice_events_batched,
     invoice_lock,
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_DUE_AHEAD",
     "InvoiceInput",
     "LineInput",
+    "amount_refusal",
     "buyer_details",
     "credit_note_create",
     "invoice_apply_credit",
