@@ -415,6 +415,11 @@ class ProcessorAccount(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the secret part of this account's webhook URL."
     )
     webhook_endpoint_id = models.CharField(max_length=100, blank=True)
+    webhook_token_encrypted = models.TextField(
+        blank=True,
+        help_text="Only when the key could not create the endpoint: the URL's secret part, for the partner "
+        "to add it in Stripe's Dashboard.",
+    )
     connect_account_id = models.CharField(max_length=100, blank=True, help_text="Stripe Connect: acct_…")
     account_id = models.CharField(max_length=100, blank=True)
     account_name = models.CharField(max_length=200, blank=True)

@@ -60,6 +60,7 @@ class Account:
     platform: str | None = None  # a connected account: the platform whose key may act for it
     charges_enabled: bool = True
     revoked: bool = False
+    webhook_write: bool = True  # False: a restricted key without the Webhook Endpoints permission
 
     def export(self) -> dict:
         return {
@@ -467,6 +468,14 @@ class Layer:
 
     def _webhook_endpoints(self, request, account, params) -> web.Response:
         fields = dict(params)
+        if request.method == "POST" and request.path == "/v1/webhook_endpoints" and not account.webhook_write:
+            return _error(
+                403,
+                f"The provided key '{account.secret_key[:12]}***' does not have the required permissions for "
+                f"this endpoint on account '{account.id}'. Having the 'rak_webhook_write' permission would "
+                "allow this request to continue.",
+                code="secret_key_required",
+            )
         if request.method == "POST" and request.path == "/v1/webhook_endpoints":
             endpoint = {
                 "id": f"we_{secrets.token_hex(12)}",
@@ -589,13 +598,14 @@ class Layer:
                 country=fields.get("country", "US"),
                 default_currency=fields.get("default_currency", "usd"),
                 platform=fields.get("platform"),
+                webhook_write=fields.get("webhook_write", True),
             )
             self.accounts[account.id] = account
             self.by_key[account.secret_key] = self.by_key[account.publishable_key] = account
             return web.json_response(dataclasses.asdict(account))
         if action.startswith("accounts/"):
             account = self.accounts[action.split("/")[1]]
-            for name in ("charges_enabled", "revoked"):
+            for name in ("charges_enabled", "revoked", "webhook_write"):
                 if name in fields:
                     setattr(account, name, fields[name])
             return web.json_response(dataclasses.asdict(account))

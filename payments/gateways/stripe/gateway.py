@@ -157,6 +157,19 @@ class StripeGateway(Gateway):
         """The account these keys act for (the live check when a partner connects)."""
         return self._call(self.client.v1.accounts.retrieve_current)
 
+    def webhook_endpoint_create(self, url: str, events: list[str]) -> tuple[str, str] | None:
+        """A webhook endpoint at `url`: (its id, its signing secret), or None when the key may not
+        create one (a restricted key without Webhook Endpoints write): the partner adds it by hand."""
+
+        def create():
+            try:
+                return self.client.v1.webhook_endpoints.create({"url": url, "enabled_events": events})
+            except stripe.PermissionError:  # 403: the key lacks the permission
+                return None
+
+        endpoint = self._call(create)
+        return None if endpoint is None else (endpoint.id, endpoint.secret or "")
+
     # Methods ------------------------------------------------------------------------------------
 
     def save_method(self, details) -> SavedMethod:
