@@ -55,7 +55,7 @@ GROUPS = {
             EventKind.COLLECTION_STOPPED,
         ],
     ),
-    "refunds": ("Refunds", [EventKind.REFUNDED]),
+    "refunds": ("Refunds and disputes", [EventKind.REFUNDED, EventKind.DISPUTE]),
     "credit": (
         "Credit notes and customer credit",
         [EventKind.CREDIT_NOTE, EventKind.CREDIT_APPLIED, EventKind.CREDIT_ADDED],

@@ -315,6 +315,7 @@ class EventKind(models.TextChoices):
     CHARGE_SCHEDULED = "charge_scheduled", "Charge scheduled"
     COLLECTION_STOPPED = "collection_stopped", "Automatic charging stopped"
     REFUNDED = "refunded", "Refunded"
+    DISPUTE = "dispute", "Payment disputed"
     CREDIT_APPLIED = "credit_applied", "Customer credit applied"
     CREDIT_ADDED = "credit_added", "Customer credit added"
     PAID = "paid", "Paid"

@@ -24,6 +24,7 @@ from invoicing.models import (
 )
 from invoicing.services import (
     LineInput,
+    amount_refusal,
     lines_totals,
 )
 from partners.models import Partner, User
@@ -236,6 +237,8 @@ def recurring_validate(*, partner: Partner, data: RecurringInput, earliest_start
         errors["amount"] = "The amount must be greater than zero."
     elif total >= money.MAX_AMOUNT_MINOR:
         errors["amount"] = "That total is too large for one invoice."
+    elif refusal := amount_refusal(partner=partner, amount=total, currency=data.currency):
+        errors["amount"] = refusal
     cadence = data.cadence()
     limit = MAX_INTERVAL[cadence.unit]
     if not 1 <= cadence.interval <= limit:

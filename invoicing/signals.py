@@ -16,6 +16,11 @@ invoice_issued = Signal()
 # A receiver refuses the change by raising ValidationError (payments: a charge is in flight).
 invoice_settling = Signal()
 
+# An amount is about to be billed: an invoice made, edited or issued, or a recurring payment set up.
+# kwargs: partner, amount, currency. A receiver answers why it could never be collected, or None
+# (payments: below the partner's processor's minimum charge, a three-decimal currency not ending in 0).
+amount_checking = Signal()
+
 # An issued invoice was voided. kwargs: invoice, actor, credit_applied (the customer credit it had used,
 # which payments gives back).
 invoice_voided = Signal()

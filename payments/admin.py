@@ -3,6 +3,7 @@ from django.contrib import admin
 from customers.models import PaymentMethod
 from payments.models import (
     CustomerCredit,
+    Dispute,
     PayLink,
     Payment,
     PaymentAttempt,
@@ -86,6 +87,22 @@ class RefundAdmin(ReadOnlyLedgerAdmin):
     list_display = ["id", "invoice", "partner", "amount", "currency", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["invoice__number", "idempotency_key", "gateway_refund_id", "partner__name"]
+    list_select_related = ["invoice", "partner"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyLedgerAdmin):
+    list_display = [
+        "gateway_dispute_id",
+        "invoice",
+        "partner",
+        "status",
+        "amount",
+        "currency",
+        "evidence_due_by",
+    ]
+    list_filter = ["status"]
+    search_fields = ["invoice__number", "gateway_dispute_id", "partner__name"]
     list_select_related = ["invoice", "partner"]
 
 

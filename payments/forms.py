@@ -190,22 +190,25 @@ class OfflinePaymentForm(KeyedForm, AmountForm):
     )
 
 
+def _key_field(label: str, help_text: str, widget=SecretInput) -> forms.CharField:
+    """A pasted Stripe key or secret: never completed or spell-checked by the browser."""
+    return forms.CharField(
+        label=label,
+        max_length=255,
+        strip=True,
+        widget=widget(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=help_text,
+    )
+
+
 class StripeKeysForm(forms.Form):
     """A partner's Stripe keys (Dashboard -> Developers -> API keys). The secret is never rendered back."""
 
-    secret_key = forms.CharField(
-        label="Secret key",
-        max_length=255,
-        strip=True,
-        widget=SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Starts with sk_ or rk_ (a restricted key). It is encrypted and never shown again.",
+    secret_key = _key_field(
+        "Secret key", "Starts with sk_ or rk_ (a restricted key). It is encrypted and never shown again."
     )
-    publishable_key = forms.CharField(
-        label="Publishable key",
-        max_length=255,
-        strip=True,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Starts with pk_. Stripe.js uses it on your pay page.",
+    publishable_key = _key_field(
+        "Publishable key", "Starts with pk_. Stripe.js uses it on your pay page.", widget=forms.TextInput
     )
 
     def clean_secret_key(self):
@@ -228,3 +231,17 @@ class StripeKeysForm(forms.Form):
         if secret and publishable and ("_live_" in secret) != ("_live_" in publishable):
             self.add_error("publishable_key", "Use keys of the same mode: both test or both live.")
         return data
+
+
+class WebhookSigningSecretForm(forms.Form):
+    """The signing secret of a webhook endpoint the partner added in Stripe's Dashboard by hand."""
+
+    signing_secret = _key_field(
+        "Signing secret", "On the endpoint's page in Stripe, under Signing secret: starts with whsec_."
+    )
+
+    def clean_signing_secret(self):
+        secret = self.cleaned_data["signing_secret"]
+        if not re.fullmatch(r"whsec_[A-Za-z0-9]{10,240}", secret):
+            raise ValidationError("Paste the endpoint's signing secret: it starts with whsec_.")
+        return secret

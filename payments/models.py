@@ -233,6 +233,60 @@ class Refund(models.Model):
         return f"Refund {self.pk} ({self.status}) {self.amount} {self.currency}"
 
 
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", "Needs a response"
+    UNDER_REVIEW = "under_review", "Under review"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Dispute(models.Model):
+    """A customer's dispute (chargeback) of a card payment, as the processor last told us. Written only
+    by payments.services.disputes, under the invoice's lock."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="disputes")
+    gateway = models.CharField(max_length=20)
+    gateway_dispute_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=20, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    amount = models.BigIntegerField(help_text="What the customer disputes, in the minor unit.")
+    currency = models.CharField(max_length=3)
+    amount_withdrawn = models.BigIntegerField(default=0, help_text="Taken from the partner's balance.")
+    amount_reinstated = models.BigIntegerField(default=0, help_text="Given back when the dispute was won.")
+    amount_lost = models.BigIntegerField(
+        default=0, help_text="Written off the invoice: the dispute was lost."
+    )
+    reason = models.CharField(max_length=100, blank=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(partner="partner")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_dispute_id"], name="dispute_unique_gateway_id"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount__gt=0, amount_withdrawn__gte=0, amount_reinstated__gte=0, amount_lost__gte=0
+                ),
+                name="dispute_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.gateway_dispute_id} ({self.status}) {self.amount} {self.currency}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in (DisputeStatus.WON, DisputeStatus.LOST)
+
+
 class CreditKind(models.TextChoices):
     OVERPAYMENT = "overpayment", "Overpayment"
     APPLIED = "applied", "Applied to an invoice"
@@ -365,6 +419,11 @@ class ProcessorAccount(models.Model):
         max_length=64, blank=True, help_text="SHA-256 of the secret part of this account's webhook URL."
     )
     webhook_endpoint_id = models.CharField(max_length=100, blank=True)
+    webhook_token_encrypted = models.TextField(
+        blank=True,
+        help_text="Only when the key could not create the endpoint: the URL's secret part, for the partner "
+        "to add it in Stripe's Dashboard.",
+    )
     connect_account_id = models.CharField(max_length=100, blank=True, help_text="Stripe Connect: acct_…")
     account_id = models.CharField(max_length=100, blank=True)
     account_name = models.CharField(max_length=200, blank=True)

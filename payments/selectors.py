@@ -54,8 +54,10 @@ def invoice_live_attempt(*, invoice: Invoice) -> PaymentAttempt | None:
 
 
 def invoice_payments(*, invoice: Invoice) -> QuerySet[Payment]:
-    return Payment.objects.filter(partner_id=invoice.partner_id, invoice=invoice).order_by(
-        "received_on", "id"
+    return (
+        Payment.objects.filter(partner_id=invoice.partner_id, invoice=invoice)
+        .prefetch_related("disputes")
+        .order_by("received_on", "id")
     )
 
 

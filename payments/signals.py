@@ -32,6 +32,10 @@ portal_sign_in_requested = Signal()
 # A refund went through (the gateway, or money returned by hand). kwargs: refund, invoice.
 refund_succeeded = Signal()
 
+# The customer disputed a card payment with their bank (a chargeback opened). kwargs: dispute, invoice.
+# reminders alerts the partner; api sends `payment.disputed`.
+payment_disputed = Signal()
+
 _batch: ContextVar[list | None] = ContextVar("payments_received_batch", default=None)
 
 

@@ -17,7 +17,7 @@ from django_scopes import scopes_disabled
 from partners.models import Role
 from partners.permissions import partner_view
 from payments import services
-from payments.forms import StripeKeysForm
+from payments.forms import StripeKeysForm, WebhookSigningSecretForm
 from payments.gateways import processor_account
 from payments.gateways.base import GatewayError, WebhookInvalid
 from payments.models import ProcessorAccount
@@ -63,11 +63,14 @@ def stripe_webhook(request, token: str):
 
 
 @partner_view(write_role=Role.ADMIN)
-@sensitive_post_parameters("secret_key")
+@sensitive_post_parameters("secret_key", "signing_secret")
 def settings_payments(request):
     """Choose the sandbox or connect Stripe; disconnect; reconnect. Owners and admins only change it."""
     partner, can_edit = request.partner, request.membership.can_manage
     form = StripeKeysForm(request.POST if request.POST.get("action") == "connect" else None)
+    webhook_form = WebhookSigningSecretForm(
+        request.POST if request.POST.get("action") == "webhook_secret" else None
+    )
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -81,21 +84,39 @@ def settings_payments(request):
                 messages.success(
                     request, f"Stripe account {account.account_name or account.account_id} connected."
                 )
+                if services.processor_manual_webhook_url(account):
+                    messages.warning(request, "One more step: add the webhook endpoint in Stripe (below).")
+                return redirect("settings_payments")
+            if action == "webhook_secret" and webhook_form.is_valid():
+                services.processor_set_webhook_secret(
+                    partner=partner,
+                    signing_secret=webhook_form.cleaned_data["signing_secret"],
+                    actor=request.user,
+                )
+                messages.success(request, "Signing secret saved: Stripe's events now reach this app.")
                 return redirect("settings_payments")
             if action == "disconnect":
                 services.processor_disconnect(partner=partner, actor=request.user)
                 messages.success(request, "Stripe disconnected. Its keys are forgotten.")
                 return redirect("settings_payments")
-            if action not in ("connect", "disconnect"):
+            if action not in ("connect", "disconnect", "webhook_secret"):
                 return HttpResponseBadRequest("Unknown action.", content_type="text/plain")
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
     account = processor_account(partner)
-    status = 200 if not form.errors else 400
+    status = 200 if not (form.errors or webhook_form.errors) else 400
+    manual_url = services.processor_manual_webhook_url(account) if account and account.is_connected else ""
     return render(
         request,
         "payments/settings_payments.html",
-        {"form": form, "account": account, "can_edit": can_edit},
+        {
+            "form": form,
+            "webhook_form": webhook_form,
+            "account": account,
+            "can_edit": can_edit,
+            "manual_webhook_url": manual_url,
+            "webhook_events": services.WEBHOOK_EVENTS if manual_url else [],
+        },
         status=status,
     )

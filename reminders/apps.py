@@ -6,6 +6,7 @@ from payments.signals import (
     charge_failed,
     collection_started,
     pay_link_requested,
+    payment_disputed,
     payments_received,
     portal_sign_in_requested,
 )
@@ -27,6 +28,7 @@ class RemindersConfig(AppConfig):
         collection_started.connect(receivers.plan_invoice_emails, dispatch_uid="reminders.invoice")
         payments_received.connect(receivers.plan_receipts, dispatch_uid="reminders.receipts")
         charge_failed.connect(receivers.plan_charge_failed, dispatch_uid="reminders.charge_failed")
+        payment_disputed.connect(receivers.plan_dispute_alert, dispatch_uid="reminders.dispute")
         invitation_created.connect(receivers.email_invitation, dispatch_uid="reminders.invitation")
         pay_link_requested.connect(receivers.email_pay_link, dispatch_uid="reminders.pay_link")
         portal_sign_in_requested.connect(receivers.email_portal_sign_in, dispatch_uid="reminders.sign_in")

@@ -170,6 +170,23 @@ def draw_partner_charge_failed(*, invoice: Invoice, method_label: str, reason: s
     )
 
 
+def draw_partner_dispute(*, invoice: Invoice, amount_withdrawn: str, reason: str, respond_by: str) -> Drawn:
+    """To the partner: a customer disputed a payment; respond in the processor's dashboard in time."""
+    return Drawn(
+        subject=f"Payment disputed: invoice {invoice.number} ({invoice.customer.display_name}), "
+        f"{amount_withdrawn} withdrawn",
+        template="emails/partner_dispute",
+        context={
+            **brand(invoice.partner),
+            "invoice": invoice,
+            "amount_withdrawn": amount_withdrawn,
+            "reason": reason,
+            "respond_by": datetime.datetime.fromisoformat(respond_by) if respond_by else None,
+            "invoice_url": _invoice_url(invoice),
+        },
+    )
+
+
 def draw_partner_bounce(*, partner: Partner, address: str, reason: str, invoice: Invoice | None) -> Drawn:
     return Drawn(
         subject=f"Email to {address} bounced: automatic emails to it are paused",

@@ -124,6 +124,7 @@ class NotificationKind(models.TextChoices):
     CHARGE_FAILED = "charge_failed", "Payment failed"
     PARTNER_CHARGE_FAILED = "partner_charge_failed", "Alert: charge failed"
     PARTNER_BOUNCE = "partner_bounce", "Alert: email bounced"
+    PARTNER_DISPUTE = "partner_dispute", "Alert: payment disputed"
     OTHER = "other", "Other"
 
 

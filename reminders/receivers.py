@@ -4,7 +4,13 @@ never feeds back into itself."""
 
 from core.tasks import enqueue
 from reminders import link_emails, tasks
-from reminders.schedule import charge_failed_plan, invoice_plan, payment_receipt_plan, payment_receipts_plan
+from reminders.schedule import (
+    charge_failed_plan,
+    dispute_alert_plan,
+    invoice_plan,
+    payment_receipt_plan,
+    payment_receipts_plan,
+)
 
 
 def plan_invoice_emails(sender, *, invoice, **kwargs) -> None:
@@ -21,6 +27,10 @@ def plan_receipts(sender, *, receipts, **kwargs) -> None:
 
 def plan_charge_failed(sender, *, invoice, attempt_id, **kwargs) -> None:
     charge_failed_plan(invoice=invoice, attempt_id=attempt_id)
+
+
+def plan_dispute_alert(sender, *, dispute, invoice, **kwargs) -> None:
+    dispute_alert_plan(invoice=invoice, dispute=dispute)
 
 
 def email_invitation(sender, *, invitation, token, **kwargs) -> None:

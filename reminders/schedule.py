@@ -21,9 +21,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from core import money
 from invoicing.models import Invoice, InvoiceStatus, PaymentOption
 from partners.models import Partner
-from payments.models import AUTOMATIC_TRIGGERS, SCHEDULED_TRIGGERS, Payment, PaymentAttempt
+from payments.models import AUTOMATIC_TRIGGERS, SCHEDULED_TRIGGERS, Dispute, Payment, PaymentAttempt
 from reminders.models import (
     REMINDER_KINDS,
     Notification,
@@ -216,6 +217,14 @@ def charge_failed_plan(*, invoice: Invoice, attempt_id: int) -> None:
         _plan_one(invoice, NotificationKind.CHARGE_FAILED, send_at=at, now=now, prefs=prefs, key=key)
 
 
+def dispute_alert_plan(*, invoice: Invoice, dispute: Dispute) -> None:
+    """A customer disputed a payment: the partner hears now, once per dispute (it has a deadline)."""
+    prefs = notification_settings(partner=invoice.partner)
+    now = timezone.now()
+    key = f"dispute:{dispute.pk}"
+    _plan_one(invoice, NotificationKind.PARTNER_DISPUTE, send_at=now, now=now, prefs=prefs, key=key)
+
+
 # The beat job ------------------------------------------------------------------------------------
 
 
@@ -277,7 +286,7 @@ def _dispatch(
 
 
 def _recipients(notification: Notification) -> tuple[list[str], list[str]]:
-    if notification.kind == NotificationKind.PARTNER_CHARGE_FAILED:
+    if notification.kind in (NotificationKind.PARTNER_CHARGE_FAILED, NotificationKind.PARTNER_DISPUTE):
         to = alert_recipients(partner=notification.invoice.partner)
         return to[:1], to[1:]
     return customer_recipients(notification.invoice)
@@ -318,6 +327,15 @@ def _params(notification: Notification) -> dict:
     what, _, pk = notification.key.partition(":")
     if what == "payment":
         return _payment_params(Payment.objects.select_related("attempt").get(pk=pk))
+    if what == "dispute":
+        dispute = Dispute.objects.get(pk=pk)
+        return {
+            "amount_withdrawn": money.format_money(
+                dispute.amount_withdrawn or dispute.amount, dispute.currency
+            ),
+            "reason": dispute.reason,
+            "respond_by": dispute.evidence_due_by.isoformat() if dispute.evidence_due_by else "",
+        }
     if what == "attempt":
         attempt = PaymentAttempt.objects.get(pk=pk)
         return {"method_label": attempt.method_label, "reason": attempt.failure_message}

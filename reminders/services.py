@@ -46,7 +46,11 @@ MAX_TRIES = len(RETRY_BACKOFF) + 1
 # failed rather than sent again, so no customer gets the same email twice.
 SENDING_STALE = datetime.timedelta(minutes=10)
 # Emails to the partner about an invoice: not part of what the customer was sent.
-PARTNER_KINDS = (NotificationKind.PARTNER_CHARGE_FAILED, NotificationKind.PARTNER_BOUNCE)
+PARTNER_KINDS = (
+    NotificationKind.PARTNER_CHARGE_FAILED,
+    NotificationKind.PARTNER_BOUNCE,
+    NotificationKind.PARTNER_DISPUTE,
+)
 
 
 def email_render(*, template: str, context: dict) -> tuple[str, str]:
@@ -240,6 +244,8 @@ def _draw(email: OutboundEmail) -> emails.Drawn:
         return emails.draw_partner_charge_failed(
             invoice=invoice, method_label=params["method_label"], reason=params["reason"]
         )
+    if kind == NotificationKind.PARTNER_DISPUTE:
+        return emails.draw_partner_dispute(invoice=invoice, **params)
     if kind == NotificationKind.PARTNER_BOUNCE:
         return emails.draw_partner_bounce(
             partner=email.partner, address=params["address"], reason=params["reason"], invoice=invoice

@@ -5,9 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from core import money
 from core.params import parse_id
 from core.tasks import enqueue
 from customers.models import Customer
@@ -87,6 +89,7 @@ def _previews(prefs) -> list[tuple[str, str, int]]:
         ("Payment failed (to the customer)", NotificationKind.CHARGE_FAILED, 0),
         ("Alert to you: charge failed", NotificationKind.PARTNER_CHARGE_FAILED, 0),
         ("Alert to you: email bounced", NotificationKind.PARTNER_BOUNCE, 0),
+        ("Alert to you: payment disputed", NotificationKind.PARTNER_DISPUTE, 0),
     ]
     return rows
 
@@ -165,6 +168,13 @@ def _preview_drawn(request) -> emails.Drawn:
     if kind == NotificationKind.PARTNER_CHARGE_FAILED:
         return emails.draw_partner_charge_failed(
             invoice=invoice, method_label="Visa •••• 4242", reason="Your card was declined."
+        )
+    if kind == NotificationKind.PARTNER_DISPUTE:
+        return emails.draw_partner_dispute(
+            invoice=invoice,
+            amount_withdrawn=money.format_money(invoice.total, invoice.currency),
+            reason="fraudulent",
+            respond_by=(timezone.now() + datetime.timedelta(days=7)).isoformat(),
         )
     return emails.draw_partner_bounce(
         partner=request.partner,

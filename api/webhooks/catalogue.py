@@ -14,7 +14,7 @@ EVENT_TYPES = {
     "payment.succeeded": "Money was received for an invoice.",
     "payment.failed": "A charge failed.",
     "payment.refunded": "A refund went through.",
-    "payment.disputed": "The customer disputed a payment (sent once a gateway reports disputes).",
+    "payment.disputed": "The customer disputed a card payment with their bank (Stripe).",
     "customer.created": "A customer was added.",
     "customer.updated": "A customer's details changed, or it was archived or restored.",
     "recurring_invoice.issued": "A recurring payment issued its period's invoice.",

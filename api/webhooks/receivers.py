@@ -72,6 +72,25 @@ def refund_succeeded(sender, *, refund, invoice, **kwargs) -> None:
     )
 
 
+def payment_disputed(sender, *, dispute, invoice, **kwargs) -> None:
+    event_record(
+        partner_id=dispute.partner_id,
+        type="payment.disputed",
+        object_id=dispute.payment_id,
+        data={
+            "payment": schema_json(PaymentOut, dispute.payment),
+            "dispute": {
+                "status": dispute.status,
+                "amount": dispute.amount,
+                "amount_withdrawn": dispute.amount_withdrawn,
+                "currency": dispute.currency,
+                "reason": dispute.reason,
+                "evidence_due_by": dispute.evidence_due_by.isoformat() if dispute.evidence_due_by else None,
+            },
+        },
+    )
+
+
 def recurring_invoice_issued(sender, *, invoice, schedule, **kwargs) -> None:
     event_record(
         partner_id=invoice.partner_id,
@@ -94,6 +113,7 @@ SIGNALS = [
     (payment_signals.payments_received, payments_received),
     (payment_signals.charge_failed, charge_failed),
     (payment_signals.refund_succeeded, refund_succeeded),
+    (payment_signals.payment_disputed, payment_disputed),
 ]
 
 

@@ -37,7 +37,6 @@ from invoicing.services import InvoiceInput, LineInput
 from partners.models import Role
 from partners.permissions import partner_view
 from payments.forms import OfflinePaymentForm
-from payments.selectors import charge_amount_refusal
 from payments.services import payment_record_offline
 from reminders.schedule import creation_email, emails_planned
 from reminders.selectors import bounced_emails, notification_settings
@@ -325,10 +324,6 @@ def _save(request, form: InvoiceForm, invoice: Invoice | None) -> Invoice | None
                 saved = (
                     services.invoice_finalize(invoice=invoice, actor=request.user) if finalize else invoice
                 )
-            if refusal := charge_amount_refusal(
-                partner=request.partner, amount=saved.total, currency=saved.currency
-            ):
-                raise ValidationError({"amount": refusal})  # the processor could never charge it: not made
             return saved
     except ValidationError as error:
         apply_errors(form, error, FIELD_FOR_SERVICE_ERROR)

@@ -10,6 +10,7 @@ Callers import from `invoicing.services`; the modules are how the code is read, 
 """
 
 from invoicing.services.base import (
+    amount_refusal,
     invoice_event,
     invoice_events_batched,
     invoice_lock,
@@ -40,6 +41,7 @@ from invoicing.services.lifecycle import (
 from invoicing.services.settlement import (
     credit_note_create,
     invoice_apply_credit,
+    invoice_apply_dispute_loss,
     invoice_apply_payment,
     invoice_apply_refund,
 )
@@ -48,9 +50,11 @@ __all__ = [
     "MAX_DUE_AHEAD",
     "InvoiceInput",
     "LineInput",
+    "amount_refusal",
     "buyer_details",
     "credit_note_create",
     "invoice_apply_credit",
+    "invoice_apply_dispute_loss",
     "invoice_apply_payment",
     "invoice_apply_refund",
     "invoice_create",

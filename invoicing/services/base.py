@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from core.tasks import enqueue
+from invoicing import signals
 from invoicing.models import (
     EventKind,
     Invoice,
@@ -91,6 +92,15 @@ def invoice_event(
 ) -> None:
     """A timeline line written by another app (payment attempts, emails, the customer's pay page)."""
     _event(invoice, kind, actor=actor, message=message, actor_label=actor_label, **data)
+
+
+def amount_refusal(*, partner, amount: int, currency: str) -> str | None:
+    """Why an amount could never be collected, as the apps above say (invoicing.signals.amount_checking),
+    or None. Every way of billing (the invoice form, a recurring payment, the API) asks this."""
+    if amount <= 0:
+        return None
+    answers = signals.amount_checking.send(sender=Invoice, partner=partner, amount=amount, currency=currency)
+    return next((answer for _, answer in answers if answer), None)
 
 
 def invoice_lock(invoice: Invoice) -> Invoice:

@@ -19,7 +19,7 @@ from invoicing.models import (
     InvoiceLine,
     PaymentOption,
 )
-from invoicing.services.base import _event, _lock, _recompute_due, _version_new
+from invoicing.services.base import _event, _lock, _recompute_due, _version_new, amount_refusal
 from invoicing.services.lifecycle import invoice_finalize
 from partners.models import Partner, User
 
@@ -71,6 +71,8 @@ def invoice_validate(*, partner: Partner, data: InvoiceInput, method_required: b
         errors["amount"] = "The amount must be greater than zero."
     elif totals.total >= money.MAX_AMOUNT_MINOR:
         errors["amount"] = "That total is too large for one invoice."
+    elif refusal := amount_refusal(partner=partner, amount=totals.total, currency=data.currency):
+        errors["amount"] = refusal
     if method_required and data.payment_option in OPTIONS_NEEDING_A_METHOD and "customer" not in errors:
         method_error = _payment_method_error(data)
         if method_error:

@@ -21,7 +21,7 @@ from invoicing.models import (
     NumberKind,
 )
 from invoicing.numbering import number_take
-from invoicing.services.base import _event, _lock, _version_new
+from invoicing.services.base import _event, _lock, _version_new, amount_refusal
 from partners.models import Partner, User
 
 
@@ -58,6 +58,8 @@ def invoice_finalize(*, invoice: Invoice, actor: User | None) -> Invoice:
         raise ValidationError({"due_date": "The due date is in the past. Change it before finalizing."})
     if invoice.total <= 0:
         raise ValidationError({"amount": "The amount must be greater than zero."})
+    if refusal := amount_refusal(partner=partner, amount=invoice.total, currency=invoice.currency):
+        raise ValidationError({"amount": refusal})  # a draft saved before the processor was chosen
     invoice.number = number_take(partner=partner, kind=NumberKind.INVOICE, on_date=today)
     invoice.seller = seller_details(partner)
     invoice.buyer = buyer_details(invoice.customer)

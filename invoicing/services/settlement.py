@@ -74,6 +74,26 @@ def invoice_apply_refund(
     return invoice
 
 
+def invoice_apply_dispute_loss(*, invoice: Invoice, amount: int, actor: User | None, reason: str) -> Invoice:
+    """A payment's dispute was lost: the bank gave the money back to the customer. As in Stripe
+    Invoicing the invoice stays as it was (a paid one stays paid: the customer is not chased for
+    it again); the books show the loss as a credit note, so what was paid goes down by the amount
+    lost and what is due does not change."""
+    amount = min(amount, invoice.amount_paid)
+    if amount <= 0:
+        return invoice
+    invoice.amount_paid -= amount
+    formatted = money.format_money(amount, invoice.currency)
+    _event(invoice, EventKind.DISPUTE, actor=actor, message=f"{formatted} lost to a dispute", amount=amount)
+    _credit_note(
+        invoice, amount, f"Lost to a dispute: {reason}" if reason else "Lost to a dispute", actor=actor
+    )
+    _recompute_due(invoice)
+    _version_new(invoice)
+    invoice.save(update_fields=["amount_paid", "amount_credited", "amount_due", "version", "updated_at"])
+    return invoice
+
+
 def _save_settlement(invoice: Invoice, fields: list[str], *, actor: User | None) -> None:
     """Recompute what is due after money arrived; paid when nothing is left, and stop charging."""
     _recompute_due(invoice)

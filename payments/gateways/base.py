@@ -92,6 +92,28 @@ class WebhookEvent:
     account: str = ""  # the processor account it happened in (Stripe Connect)
 
 
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"  # the partner can respond with evidence until `evidence_due_by`
+    UNDER_REVIEW = "under_review"  # evidence sent; the bank decides
+    WON = "won"  # the money withdrawn comes back
+    LOST = "lost"  # the customer keeps the money
+
+
+@dataclasses.dataclass(frozen=True)
+class Dispute:
+    """A customer's dispute (chargeback) of a charge, as the processor sees it now."""
+
+    id: str
+    charge_id: str  # the charge as Gateway.charge named it (Stripe: the PaymentIntent)
+    amount: int
+    currency: str
+    status: DisputeStatus
+    reason: str = ""
+    evidence_due_by: datetime.datetime | None = None
+    amount_withdrawn: int = 0  # taken from the partner's balance so far
+    amount_reinstated: int = 0  # given back (a won dispute)
+
+
 @dataclasses.dataclass(frozen=True)
 class MethodSetup:
     """What the browser needs to collect a payment method in the processor's own fields."""
@@ -179,6 +201,10 @@ class Gateway(abc.ABC):
     @abc.abstractmethod
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         """Verify a webhook's signature and freshness and read it; raises WebhookInvalid."""
+
+    def get_dispute(self, dispute_id: str) -> Dispute:
+        """The dispute as the processor sees it now (a processor without disputes has none)."""
+        raise GatewayError(f"{self.name} has no disputes: {dispute_id!r}")
 
     def amount_refusal(self, amount: int, currency: str) -> str | None:
         """Why the processor could not charge this amount (below its minimum, ...), or None."""

@@ -50,9 +50,12 @@ from payments.services.offline import (
     payment_record_offline,
 )
 from payments.services.processors import (
+    WEBHOOK_EVENTS,
     processor_account_event,
     processor_connect_stripe,
     processor_disconnect,
+    processor_manual_webhook_url,
+    processor_set_webhook_secret,
     processor_use_sandbox,
     webhook_token_hash,
 )
@@ -66,6 +69,7 @@ from payments.services.webhooks import (
 )
 
 __all__ = [
+    "WEBHOOK_EVENTS",
     "Outcome",
     "attempt_build",
     "attempt_call",
@@ -95,6 +99,8 @@ __all__ = [
     "processor_account_event",
     "processor_connect_stripe",
     "processor_disconnect",
+    "processor_manual_webhook_url",
+    "processor_set_webhook_secret",
     "processor_use_sandbox",
     "receive_money",
     "refund_create",

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
-from core.encryption import encrypt
+from core.encryption import decrypt, encrypt
 from partners.models import AuditKind, Partner, User
 from partners.services import audit_record
 from payments.gateways import gateway_for_account
@@ -34,6 +34,8 @@ WEBHOOK_EVENTS = [
     "charge.dispute.created",
     "charge.dispute.updated",
     "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
     "account.updated",
     "account.application.deauthorized",
 ]
@@ -62,25 +64,24 @@ def processor_connect_stripe(
             {"secret_key": "Stripe refused this key. Copy the whole secret key of the account again."}
         ) from None
     token = secrets.token_urlsafe(32)
-    url = settings.SITE_URL + reverse("stripe_webhook", kwargs={"token": token})
     try:
-        endpoint = probe.client.v1.webhook_endpoints.create({"url": url, "enabled_events": WEBHOOK_EVENTS})
-    except Exception as error:
+        endpoint = probe.webhook_endpoint_create(stripe_webhook_url(token), WEBHOOK_EVENTS)
+    except GatewayError as error:
         logger.warning(
             "Creating a webhook endpoint for partner %s failed: %s", partner.pk, type(error).__name__
         )
         raise ValidationError(
-            {
-                "secret_key": "This key can't create webhook endpoints: give it the Webhook Endpoints "
-                "write permission."
-            }
+            {"secret_key": "Stripe did not create the webhook endpoint. Try again in a minute."}
         ) from None
+    endpoint_id, signing_secret = endpoint or ("", "")
     account = _account_row(partner)
     account.processor, account.status = Processor.STRIPE, ProcessorStatus.CONNECTED
     account.secret_key_encrypted = encrypt(secret_key)
     account.publishable_key = publishable_key
-    account.webhook_secret_encrypted = encrypt(endpoint.secret or "")
-    account.webhook_token_hash, account.webhook_endpoint_id = webhook_token_hash(token), endpoint.id
+    account.webhook_secret_encrypted = encrypt(signing_secret) if signing_secret else ""
+    account.webhook_token_hash, account.webhook_endpoint_id = webhook_token_hash(token), endpoint_id
+    # The key may not create endpoints: the partner adds this URL in Stripe's Dashboard, so keep it.
+    account.webhook_token_encrypted = "" if endpoint else encrypt(token)
     account.account_id = live.id
     profile = live.business_profile
     account.account_name = (profile.name if profile else "") or live.settings.dashboard.display_name or ""
@@ -96,6 +97,33 @@ def processor_connect_stripe(
         message=f"Connected Stripe account {account.account_name or live.id} ({live.id})",
     )
     return account
+
+
+def stripe_webhook_url(token: str) -> str:
+    return settings.SITE_URL + reverse("stripe_webhook", kwargs={"token": token})
+
+
+def processor_manual_webhook_url(account: ProcessorAccount) -> str:
+    """The webhook URL the partner adds by hand in Stripe's Dashboard ("" if Stripe made the endpoint)."""
+    if account.webhook_endpoint_id or not account.webhook_token_encrypted:
+        return ""
+    return stripe_webhook_url(decrypt(account.webhook_token_encrypted))
+
+
+@transaction.atomic
+def processor_set_webhook_secret(*, partner: Partner, signing_secret: str, actor: User | None) -> None:
+    """The signing secret of the endpoint the partner added by hand (Stripe shows it as whsec_…)."""
+    account = ProcessorAccount.objects.select_for_update().filter(partner=partner).first()
+    if account is None or account.processor != Processor.STRIPE or not account.is_connected:
+        raise ValidationError("Connect Stripe first.")
+    account.webhook_secret_encrypted = encrypt(signing_secret)
+    account.save(update_fields=["webhook_secret_encrypted", "updated_at"])
+    audit_record(
+        partner=partner,
+        kind=AuditKind.PAYMENT_PROCESSOR_CHANGED,
+        actor=actor,
+        message="Saved the signing secret of the Stripe webhook endpoint added by hand",
+    )
 
 
 def _probe(secret_key: str, publishable_key: str):
@@ -132,7 +160,7 @@ def processor_disconnect(*, partner: Partner, actor: User | None) -> ProcessorAc
 
 def _forget(account: ProcessorAccount, *, reason: str) -> None:
     account.status = ProcessorStatus.DISCONNECTED
-    account.secret_key_encrypted = account.webhook_secret_encrypted = ""
+    account.secret_key_encrypted = account.webhook_secret_encrypted = account.webhook_token_encrypted = ""
     account.disconnected_at = timezone.now()
     account.charging_paused_reason = reason
     account.save()

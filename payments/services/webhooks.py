@@ -8,11 +8,13 @@ from django_scopes import scopes_disabled
 
 from payments.gateways import gateway_for_account, sandbox_gateway
 from payments.models import (
+    Payment,
     PaymentAttempt,
     ProcessorAccount,
     WebhookDelivery,
 )
 from payments.services.attempts import attempt_record
+from payments.services.disputes import dispute_record
 from payments.services.processors import processor_account_event
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ def webhook_receive(
     if event.type.startswith("account.") and account is not None:
         result = processor_account_event(account=account, event_type=event.type)
         return _delivered(gateway, event, result)
+    if event.type.startswith("charge.dispute."):
+        return _dispute_event(gateway, event, account)
     if not event.charge_id:
         return _delivered(gateway, event, "ignored")
     charge = gateway.get_charge(event.charge_id)
@@ -47,6 +51,24 @@ def webhook_receive(
             logger.info("Webhook %s is about charge %s, which is not ours; ignored", event.id, charge.id)
             return "ignored"
         attempt_record(attempt_id=attempt.pk, charge=charge)
+    return "applied"
+
+
+def _dispute_event(gateway, event, account: ProcessorAccount | None) -> str:
+    """A dispute opened, changed or closed: read it again and apply it to the disputed payment."""
+    dispute = gateway.get_dispute(event.object_id)
+    with scopes_disabled():  # a processor's webhook: its charge id finds the partner
+        payments = Payment.objects.filter(gateway_charge_id=dispute.charge_id, attempt__gateway=gateway.name)
+        if account is not None:
+            payments = payments.filter(partner_id=account.partner_id)
+        payment = payments.select_related("invoice").first()
+    with transaction.atomic():
+        if _delivered(gateway, event, "new") == "duplicate":
+            return "duplicate"
+        if payment is None:
+            logger.info("Webhook %s is about dispute %s, not of our payments; ignored", event.id, dispute.id)
+            return "ignored"
+        dispute_record(payment=payment, gateway=gateway.name, dispute=dispute)
     return "applied"
 
 

@@ -183,3 +183,49 @@ def test_encryption_keys_rotate(stripe_api, settings, partner):
     with scopes_disabled():
         account = ProcessorAccount.objects.get(partner=partner)
     assert encryption.decrypt(account.secret_key_encrypted) == keys["secret_key"]
+
+
+def test_a_key_that_may_not_create_webhooks_connects_and_the_partner_adds_the_endpoint_by_hand(
+    stripe_api, partner, owner_client
+):
+    import html
+    import re
+
+    import stripe
+
+    keys = stripe_api.account(name="Restricted Co", webhook_write=False)
+    response = owner_client.post(
+        URL,
+        {"action": "connect", "secret_key": keys["secret_key"], "publishable_key": keys["publishable_key"]},
+    )
+    assert response.status_code == 302  # connecting does not fail
+    page = owner_client.get(URL).content.decode()
+    assert "Stripe is connected" in page
+    assert "One more step: add the webhook endpoint in Stripe" in page
+    assert "<code>charge.dispute.created</code>" in page
+    url = html.unescape(re.search(r'<code class="copyable">([^<]+)</code>', page).group(1))
+    assert "/webhooks/stripe/" in url
+
+    # In Stripe's Dashboard (a person, not this key), the partner adds the endpoint and copies its secret.
+    stripe_api.update_account(keys["id"], webhook_write=True)
+    sdk = stripe.StripeClient(keys["secret_key"], base_addresses={"api": stripe_api.url})
+    endpoint = sdk.v1.webhook_endpoints.create({"url": url, "enabled_events": ["account.updated"]})
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    body, headers = stripe_api.event(
+        keys["id"], "account.updated", object={"id": keys["id"], "object": "account"}
+    )
+    sent = {"HTTP_STRIPE_SIGNATURE": headers["Stripe-Signature"]}
+    assert owner_client.post(f"/{path}", body, content_type="application/json", **sent).status_code == 400
+
+    bad = owner_client.post(URL, {"action": "webhook_secret", "signing_secret": "sk_test_nope"})
+    assert bad.status_code == 400
+    assert "it starts with whsec_" in bad.content.decode()
+    saved = owner_client.post(URL, {"action": "webhook_secret", "signing_secret": endpoint.secret})
+    assert saved.status_code == 302
+    assert endpoint.secret not in owner_client.get(URL).content.decode()
+    answer = owner_client.post(f"/{path}", body, content_type="application/json", **sent)
+    assert (answer.status_code, answer.content) == (200, b"resumed")
+    with scopes_disabled():
+        account = ProcessorAccount.objects.get(partner=partner)
+    assert account.webhook_endpoint_id == ""
+    assert encryption.decrypt(account.webhook_secret_encrypted) == endpoint.secret

@@ -230,6 +230,11 @@ def _json_type(value):
         ("account", "id object business_profile country default_currency charges_enabled settings type"),
         ("balance_transaction", "id object amount fee net currency source type"),
         ("event", "id object type data created livemode api_version"),
+        (  # our emulation: localstripe has no disputes
+            "dispute",
+            "id object amount currency status reason charge payment_intent evidence_details "
+            "balance_transactions created livemode is_charge_refundable",
+        ),
     ],
 )
 def test_objects_have_stripes_shape(stripe_double, account, sdk, resource, fields):
@@ -255,6 +260,7 @@ def test_objects_have_stripes_shape(stripe_double, account, sdk, resource, field
             sdk.v1.charges.retrieve(charge_id).balance_transaction
         ),
         "event": json.loads(body),
+        "dispute": sdk.v1.disputes.retrieve(stripe_double.dispute(intent.id)["id"]),
     }
     ours = (
         json.loads(json.dumps(objects[resource], default=dict))

@@ -46,6 +46,15 @@ class StripeDouble:
         signed = self._control("events", account=account_id, type=type_, **fields)
         return signed["body"].encode(), signed["headers"]
 
+    def dispute(self, payment_intent: str, **fields) -> dict:
+        """Our emulation (localstripe has no disputes): the customer disputes this PaymentIntent's
+        charge; `amount` and `reason` as Stripe's dispute has them. Returns the dispute object."""
+        return self._control("disputes", payment_intent=payment_intent, **fields)
+
+    def dispute_update(self, dispute_id: str, status: str) -> dict:
+        """Move an emulated dispute on: `under_review`, `won` (the money is reinstated) or `lost`."""
+        return self._control(f"disputes/{dispute_id}", status=status)
+
     def ledger(self, account_id: str) -> dict:
         """The account's PaymentIntents (charges expanded) and refunds, as the double has them."""
         return self._control("ledger", account=account_id)

@@ -11,6 +11,10 @@ the app depends on, and nothing more.
 - Shapes: `latest_charge` is an id unless expanded, declines are `card_error`s, PaymentIntents keep a
   `description`.
 - Webhook endpoints (`/v1/webhook_endpoints`) with their signing secrets, and signed events.
+- Disputes: OUR EMULATION, not localstripe's (it has none). `/_double/disputes` opens a dispute of a
+  PaymentIntent's charge with Stripe's shape (a `dp_` object, a withdrawal balance transaction, evidence
+  due in 7 days); `/_double/disputes/<id>` moves it on (under review, won with the money reinstated,
+  lost); `GET /v1/disputes/<id>` reads it, for its own account only.
 - Test controls under `/_double/`: register accounts, lose answers (`faults`), make an issuer decline a
   method with a given code, sign events, the ledger of an account.
 
@@ -56,6 +60,7 @@ class Account:
     platform: str | None = None  # a connected account: the platform whose key may act for it
     charges_enabled: bool = True
     revoked: bool = False
+    webhook_write: bool = True  # False: a restricted key without the Webhook Endpoints permission
 
     def export(self) -> dict:
         return {
@@ -108,6 +113,7 @@ class Layer:
         self.overrides: dict[str, dict] = {}  # payment intent -> fields the issuer's decline set
         self.faults: list[dict] = []
         self.endpoints: dict[str, dict] = {}  # webhook endpoints, by id
+        self.disputes: dict[str, dict] = {}  # our emulation of Stripe's disputes, by id
         self.charge_locks: dict[str, asyncio.Lock] = {}
         # PaymentIntents as they were answered: id -> (account, customer, created), newest last. Lists
         # read it instead of localstripe's whole store, which it exports in full on every list.
@@ -270,6 +276,11 @@ class Layer:
             return await self._create_payment_intent(request, account, params)
         if path == "/v1/refunds" and method == "POST":
             return await self._refund(request, account, dict(params), body)
+        if path.startswith("/v1/disputes/") and method == "GET":
+            dispute = self.disputes.get(path.rsplit("/", 1)[1])
+            if dispute is None:
+                return _error(404, f"No such dispute: '{path.rsplit('/', 1)[1]}'", code="resource_missing")
+            return web.json_response(self._dispute_shape(dispute, dict(params)))
         if SETUP_CONFIRM.match(path):
             return await self._confirm_setup(request, account, body)
         return await self._forward(request, body, account)
@@ -457,6 +468,14 @@ class Layer:
 
     def _webhook_endpoints(self, request, account, params) -> web.Response:
         fields = dict(params)
+        if request.method == "POST" and request.path == "/v1/webhook_endpoints" and not account.webhook_write:
+            return _error(
+                403,
+                f"The provided key '{account.secret_key[:12]}***' does not have the required permissions for "
+                f"this endpoint on account '{account.id}'. Having the 'rak_webhook_write' permission would "
+                "allow this request to continue.",
+                code="secret_key_required",
+            )
         if request.method == "POST" and request.path == "/v1/webhook_endpoints":
             endpoint = {
                 "id": f"we_{secrets.token_hex(12)}",
@@ -496,6 +515,74 @@ class Layer:
             "headers": {"Stripe-Signature": ",".join([f"t={timestamp}", *signatures])},
         }
 
+    # Disputes (our emulation: localstripe has none) ------------------------------------------------
+
+    def _dispute_shape(self, dispute: dict, query) -> dict:
+        expanded = any("balance_transactions" in v for k, v in query.items() if "expand" in k)
+        if expanded:
+            return dispute
+        return {**dispute, "balance_transactions": [t["id"] for t in dispute["balance_transactions"]]}
+
+    def _dispute_move(self, dispute: dict, amount: int, description: str) -> None:
+        dispute["balance_transactions"].append(
+            {
+                "id": f"txn_{secrets.token_hex(12)}",
+                "object": "balance_transaction",
+                "amount": amount,
+                "currency": dispute["currency"],
+                "fee": 0 if amount > 0 else 1500,
+                "net": amount if amount > 0 else amount - 1500,
+                "description": description,
+                "reporting_category": "dispute_reversal" if amount > 0 else "dispute",
+                "type": "adjustment",
+                "created": int(time.time()),
+                "status": "available",
+            }
+        )
+
+    async def _dispute_open(self, fields) -> web.Response:
+        intent = await self._get(f"/v1/payment_intents/{fields['payment_intent']}")
+        charge = intent.get("latest_charge") or {}
+        charge = charge if isinstance(charge, dict) else await self._get(f"/v1/charges/{charge}")
+        if charge.get("status") != "succeeded":
+            return _error(400, "Only a succeeded charge can be disputed.")
+        now = int(time.time())
+        dispute = {
+            "id": f"dp_{secrets.token_hex(12)}",
+            "object": "dispute",
+            "amount": int(fields.get("amount", charge["amount"])),
+            "balance_transactions": [],
+            "charge": charge["id"],
+            "created": now,
+            "currency": charge["currency"],
+            "evidence": {"uncategorized_text": None},
+            "evidence_details": {
+                "due_by": now + 7 * 86400,
+                "has_evidence": False,
+                "past_due": False,
+                "submission_count": 0,
+            },
+            "is_charge_refundable": False,
+            "livemode": False,
+            "metadata": {},
+            "payment_intent": intent["id"],
+            "reason": fields.get("reason", "fraudulent"),
+            "status": "needs_response",
+        }
+        self._dispute_move(dispute, -dispute["amount"], f"Chargeback withdrawal for {charge['id']}")
+        self.disputes[dispute["id"]] = dispute
+        self.owner[dispute["id"]] = self.owner.get(intent["id"], "")
+        return web.json_response(dispute)
+
+    def _dispute_update(self, dispute: dict, fields) -> web.Response:
+        status = fields["status"]
+        if status == "won" and dispute["status"] != "won":
+            self._dispute_move(dispute, dispute["amount"], f"Chargeback reversal for {dispute['charge']}")
+        dispute["status"] = status
+        if status in ("under_review", "won", "lost"):
+            dispute["evidence_details"]["has_evidence"] = status != "lost"
+        return web.json_response(dispute)
+
     # Test controls ----------------------------------------------------------------------------------
 
     async def control(self, request: web.Request) -> web.Response:
@@ -511,13 +598,14 @@ class Layer:
                 country=fields.get("country", "US"),
                 default_currency=fields.get("default_currency", "usd"),
                 platform=fields.get("platform"),
+                webhook_write=fields.get("webhook_write", True),
             )
             self.accounts[account.id] = account
             self.by_key[account.secret_key] = self.by_key[account.publishable_key] = account
             return web.json_response(dataclasses.asdict(account))
         if action.startswith("accounts/"):
             account = self.accounts[action.split("/")[1]]
-            for name in ("charges_enabled", "revoked"):
+            for name in ("charges_enabled", "revoked", "webhook_write"):
                 if name in fields:
                     setattr(account, name, fields[name])
             return web.json_response(dataclasses.asdict(account))
@@ -527,6 +615,10 @@ class Layer:
         if action == "declines":
             self.declines[fields["payment_method"]] = fields["decline_code"]
             return web.json_response({})
+        if action == "disputes":
+            return await self._dispute_open(fields)
+        if action.startswith("disputes/"):
+            return self._dispute_update(self.disputes[action.split("/")[1]], fields)
         if action == "events":
             return await self._event(fields)
         if action == "ledger":
@@ -539,6 +631,8 @@ class Layer:
     async def _event(self, fields) -> web.Response:
         account = self.accounts[fields["account"]]
         obj = fields.get("object")
+        if obj is None and fields.get("collection") == "disputes":
+            obj = self._dispute_shape(self.disputes[fields["id"]], {})
         if obj is None:
             obj = await self._get(f"/v1/{fields['collection']}/{fields['id']}")
             self._stripe_shape(obj)

@@ -21,6 +21,8 @@ import stripe
 from payments.gateways.base import (
     Charge,
     ChargeStatus,
+    Dispute,
+    DisputeStatus,
     Gateway,
     GatewayError,
     GatewayUnavailable,
@@ -74,6 +76,20 @@ MINIMUM_AMOUNTS = {
 }  # fmt: skip
 # Three-decimal currencies: Stripe charges them only in multiples of 10 minor units.
 THREE_DECIMALS = {"bhd", "jod", "kwd", "omr", "tnd"}
+
+
+# Stripe's dispute statuses (docs.stripe.com/api/disputes/object#dispute_object-status), in ours.
+# An inquiry (`warning_*`) withdraws no money; one that closes without becoming a chargeback is won.
+DISPUTE_STATUSES = {
+    "warning_needs_response": DisputeStatus.OPEN,
+    "needs_response": DisputeStatus.OPEN,
+    "warning_under_review": DisputeStatus.UNDER_REVIEW,
+    "under_review": DisputeStatus.UNDER_REVIEW,
+    "warning_closed": DisputeStatus.WON,
+    "won": DisputeStatus.WON,
+    "prevented": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+}
 
 
 def _plain(obj) -> dict:
@@ -140,6 +156,19 @@ class StripeGateway(Gateway):
     def account(self):
         """The account these keys act for (the live check when a partner connects)."""
         return self._call(self.client.v1.accounts.retrieve_current)
+
+    def webhook_endpoint_create(self, url: str, events: list[str]) -> tuple[str, str] | None:
+        """A webhook endpoint at `url`: (its id, its signing secret), or None when the key may not
+        create one (a restricted key without Webhook Endpoints write): the partner adds it by hand."""
+
+        def create():
+            try:
+                return self.client.v1.webhook_endpoints.create({"url": url, "enabled_events": events})
+            except stripe.PermissionError:  # 403: the key lacks the permission
+                return None
+
+        endpoint = self._call(create)
+        return None if endpoint is None else (endpoint.id, endpoint.secret or "")
 
     # Methods ------------------------------------------------------------------------------------
 
@@ -298,6 +327,28 @@ class StripeGateway(Gateway):
         if refund.status in ("failed", "canceled"):
             raise GatewayError(f"Stripe could not refund: {refund.get('failure_reason') or refund.status}")
         return RefundResult(refund.id, charge_id, refund.amount, idempotency_key)
+
+    def get_dispute(self, dispute_id: str) -> Dispute:
+        if not dispute_id.startswith("dp_"):
+            raise GatewayError(f"Not a Stripe dispute: {dispute_id!r}")
+        dispute = _plain(
+            self._call(self.client.v1.disputes.retrieve, dispute_id, {"expand": ["balance_transactions"]})
+        )
+        intent = dispute.get("payment_intent") or ""
+        moves = [t for t in dispute.get("balance_transactions") or [] if isinstance(t, dict)]
+        due_by = (dispute.get("evidence_details") or {}).get("due_by")
+        return Dispute(
+            id=dispute["id"],
+            charge_id=intent if isinstance(intent, str) else intent.get("id", ""),
+            amount=dispute["amount"],
+            currency=dispute["currency"].upper(),
+            status=DISPUTE_STATUSES.get(dispute["status"], DisputeStatus.OPEN),
+            reason=(dispute.get("reason") or "").replace("_", " "),
+            evidence_due_by=datetime.datetime.fromtimestamp(due_by, datetime.UTC) if due_by else None,
+            # Each balance transaction moves money out (withdrawn) or back in (reinstated).
+            amount_withdrawn=-sum(t["amount"] for t in moves if t["amount"] < 0),
+            amount_reinstated=sum(t["amount"] for t in moves if t["amount"] > 0),
+        )
 
     # Webhooks -----------------------------------------------------------------------------------
 

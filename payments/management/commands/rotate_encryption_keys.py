@@ -7,7 +7,7 @@ from django_scopes import scopes_disabled
 from core.encryption import rotate
 from payments.models import ProcessorAccount
 
-FIELDS = ["secret_key_encrypted", "webhook_secret_encrypted"]
+FIELDS = ["secret_key_encrypted", "webhook_secret_encrypted", "webhook_token_encrypted"]
 
 
 class Command(BaseCommand):
