@@ -152,7 +152,7 @@ def assert_never_stored(response, url: str) -> None:
 def test_every_url_that_carries_a_token_is_never_stored(partner):
     """Walks the URLconf, so a new URL taking a token (pay, sign-in and invitation links, password
     resets) is covered without being listed here. Made-up tokens draw the dead-link pages."""
-    values = {"token": "x" * 43, "uidb64": "MQ", "partner_slug": partner.slug}
+    values = {"token": "x" * 43, "uidb64": "MQ", "partner_slug": partner.slug, "invoice_id": 1}
     routes = [
         (pattern.name, ROUTE_ARGUMENT.findall(route)) for pattern, route in walk(get_resolver().url_patterns)
     ]
